@@ -1,0 +1,116 @@
+"""``flask --app app …`` commands. Each command is one unit of work: it commits at the end."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+import click
+from flask import Flask, current_app
+from sqlalchemy import func, select
+
+from app.extensions import db
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def unit_of_work(fn: F) -> F:
+    """Commit when the command returns, roll back when it raises."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            result = fn(*args, **kwargs)
+            db.session.commit()
+            return result
+        except BaseException:
+            db.session.rollback()
+            raise
+
+    return wrapper  # type: ignore[return-value]
+
+
+def register_cli(app: Flask) -> None:
+    @app.cli.command("seed-demo")
+    @click.option("--if-empty", is_flag=True, help="Only seed when the database has no people yet.")
+    @unit_of_work
+    def seed_demo_cmd(if_empty: bool) -> None:
+        """Load the demo district (the six pilot units); safe to run again."""
+        from app.models import Person
+        from app.services.demo import seed_demo
+
+        if if_empty and (db.session.scalar(select(func.count(Person.id))) or 0) > 0:
+            click.echo("Database already has people; demo not loaded.")
+            return
+        counts = seed_demo(db.session)
+        click.echo(f"Demo district ready: {counts['units']} units, {counts['people']} people, "
+                   f"{counts['accounts']} accounts.")
+
+    @app.cli.command("demo-accounts")
+    @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+    def demo_accounts_cmd(as_json: bool) -> None:
+        """Print every demo login with its roles."""
+        from app.services.demo import demo_accounts
+
+        rows = demo_accounts(db.session)
+        if as_json:
+            click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+            return
+        _print_accounts(rows)
+
+    @app.cli.command("settings")
+    @click.option("--markdown", is_flag=True, help="As the README's configuration table.")
+    def settings_cmd(markdown: bool) -> None:
+        """List every setting, its environment variable, default and current value."""
+        from config.settings import SETTINGS
+
+        if markdown:
+            click.echo("| Environment variable | Default | Meaning |\n|---|---|---|")
+        for s in SETTINGS:
+            default = "(required outside development)" if s.name == "SECRET_KEY" else s.default
+            if markdown:
+                click.echo(f"| `{s.env_var}` | `{default}` | {s.description} |")
+            else:
+                shown = "***" if s.name == "SECRET_KEY" else current_app.config.get(s.name)
+                click.echo(f"{s.env_var:28} = {shown!s:40} {s.description}")
+
+    @app.cli.command("serve")
+    @click.option("--host", default="127.0.0.1")
+    @click.option("--port", default=5000, type=int)
+    def serve_cmd(host: str, port: int) -> None:
+        """Serve the app with its scheduler (development server; use gunicorn in production)."""
+        from werkzeug.serving import run_simple
+
+        from app.services.demo import demo_accounts
+
+        rows = demo_accounts(db.session)
+        db.session.remove()
+        if rows:
+            click.echo("Demo logins (password for all: %s):" % rows[0]["password"])
+            _print_accounts(rows, limit=40)
+        if current_app.config["SCHEDULER_ENABLED"]:
+            from app.scheduler import start_scheduler
+
+            start_scheduler(current_app._get_current_object())  # type: ignore[attr-defined]
+        click.echo(f"Jixiao is serving on http://{host}:{port}/")
+        run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)  # type: ignore[attr-defined]
+
+
+def _print_accounts(rows: list[dict[str, Any]], limit: int | None = None) -> None:
+    shown = rows if limit is None else _interesting(rows, limit)
+    for row in shown:
+        roles = ", ".join(
+            r["role"] + (f"@{r['section'] or r['unit']}" if (r.get("section") or r.get("unit")) else "")
+            for r in row["roles"]
+        )
+        click.echo(f"  {row['username']:18} {row['name']:6}  {roles}")
+    if len(shown) < len(rows):
+        click.echo(f"  … and {len(rows) - len(shown)} more: flask --app app demo-accounts")
+
+
+def _interesting(rows: list[dict[str, Any]], limit: int) -> list[dict[str, Any]]:
+    """Role holders first, then plain staff, so the start-up banner shows one of each kind."""
+    ranked = sorted(rows, key=lambda r: (len(r["roles"]) <= 1, rows.index(r)))
+    return ranked[:limit]

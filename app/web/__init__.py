@@ -1,0 +1,79 @@
+"""Web layer: blueprints, login loading, error pages and the per-request unit of work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, Response, g, jsonify, render_template, request, session
+from flask_babel import lazy_gettext as _l
+from flask_login import current_user
+from werkzeug.exceptions import HTTPException
+
+from app.extensions import db, login_manager
+from app.services import accounts
+from app.services.errors import ServiceError
+from app.web.current import CurrentUser
+
+
+def register_web(app: Flask) -> None:
+    from app.web.api import bp as api_bp
+    from app.web.auth import bp as auth_bp
+    from app.web.main import bp as main_bp
+    from app.web.org import bp as org_bp
+
+    for bp in (auth_bp, main_bp, org_bp, api_bp):
+        app.register_blueprint(bp)
+
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = _l("Please log in to continue.")
+    login_manager.login_message_category = "warning"
+
+    @login_manager.user_loader
+    def _load_user(_user_id: str) -> CurrentUser | None:
+        sid = session.get("sid")
+        account = accounts.session_user(db.session, sid)
+        if account is None or str(account.id) != _user_id:
+            return None
+        return CurrentUser(account, sid)
+
+    @app.after_request
+    def _finish_unit_of_work(response: Response) -> Response:
+        # One transaction per request: success commits, any error status rolls back, so
+        # a rejected form (422) or refused action never leaves half a change behind.
+        if response.status_code < 400 and not g.get("rollback_only"):
+            db.session.commit()
+        else:
+            db.session.rollback()
+        return response
+
+    from app.web.labels import role_label, unit_type_label
+
+    from flask_babel import get_locale
+
+    app.jinja_env.globals.update(role_label=role_label, unit_type_label=unit_type_label, get_locale=get_locale)
+
+    @app.context_processor
+    def _inject() -> dict[str, Any]:
+        from app.web.nav import navigation
+
+        return {"nav_items": navigation(current_user) if current_user.is_authenticated else []}
+
+    @app.errorhandler(ServiceError)
+    def _service_error(exc: ServiceError) -> Any:
+        db.session.rollback()
+        if request.path.startswith("/api/"):
+            body: dict[str, Any] = {"code": exc.code, "message": exc.message}
+            if fields := getattr(exc, "fields", None):
+                body["fields"] = fields
+            if details := getattr(exc, "details", None):
+                body.update(details)
+            return jsonify({"error": body}), exc.status
+        return render_template("error.html", status=exc.status, message=exc.message), exc.status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Any:
+        db.session.rollback()
+        if request.path.startswith("/api/"):
+            code = (exc.name or "error").lower().replace(" ", "_")
+            return jsonify({"error": {"code": code, "message": exc.description}}), exc.code
+        return render_template("error.html", status=exc.code, message=exc.description), exc.code

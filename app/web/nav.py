@@ -1,0 +1,45 @@
+"""The navigation bar: which links a user sees depends on their roles."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import url_for
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
+
+from app.models import Role
+
+
+@dataclass(frozen=True)
+class NavItem:
+    key: str
+    label: LazyString
+    endpoint: str
+    roles: frozenset[Role] | None = None  # None: everyone logged in
+
+    @property
+    def url(self) -> str:
+        return url_for(self.endpoint)
+
+
+ITEMS: tuple[NavItem, ...] = (
+    NavItem("home", _l("Home"), "main.home"),
+    NavItem(
+        "org",
+        _l("Organisation"),
+        "org.tree",
+        frozenset({Role.unit_admin, Role.perf_office}),
+    ),
+    NavItem(
+        "people",
+        _l("People"),
+        "org.people",
+        frozenset({Role.unit_admin, Role.perf_office}),
+    ),
+)
+
+
+def navigation(user: object) -> list[NavItem]:
+    actor = user.actor  # type: ignore[attr-defined]
+    return [i for i in ITEMS if i.roles is None or any(actor.has(r) for r in i.roles)]

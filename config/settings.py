@@ -1,0 +1,104 @@
+"""The single declaration of every Jixiao setting.
+
+Each setting has a name (the Flask config key), a default, a type and a one-line
+description; its environment variable is the name with the ``JIXIAO_`` prefix.
+Precedence, lowest first: defaults → per-environment overrides (``JIXIAO_ENV``) →
+environment variables → ``config_overrides`` passed to ``create_app`` (tests).
+The README's configuration table is generated from this list (``flask --app app settings``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+PREFIX = "JIXIAO_"
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _bool(raw: str) -> bool:
+    if raw.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if raw.lower() in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError(f"expected a boolean (true/false), got {raw!r}")
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One configurable value and how to read it from the environment."""
+
+    name: str
+    default: Any
+    description: str
+    parse: Callable[[str], Any] = str
+
+    @property
+    def env_var(self) -> str:
+        return PREFIX + self.name
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("ENV", "development", "Environment: development, production or testing."),
+    Setting("SECRET_KEY", None, "Session signing key. Required outside development."),
+    Setting(
+        "DATABASE_URL",
+        f"sqlite:///{ROOT / 'instance' / 'jixiao.db'}",
+        "SQLAlchemy URL; SQLite embedded by default, postgresql+psycopg://… to scale out.",
+    ),
+    Setting("DEFAULT_LOCALE", "zh_CN", "UI language when the user has not chosen one (zh_CN or en)."),
+    Setting("TIMEZONE", "Asia/Shanghai", "The district's time zone; periods and schedules use it."),
+    Setting("SCHEDULER_ENABLED", True, "Run the in-process scheduler (cycles, timers).", _bool),
+    Setting("API_TOKEN_HOURS", 12, "Lifetime of a /api/v1 bearer token in hours.", int),
+    Setting("SESSION_HOURS", 8, "Absolute lifetime of a browser session in hours.", int),
+    Setting("PAGE_SIZE", 50, "Rows per page in lists.", int),
+    Setting("MAX_UPLOAD_MB", 10, "Largest accepted upload (Excel, BPMN, evidence) in MiB.", int),
+    Setting("COOKIE_SECURE", False, "Send cookies only over HTTPS (turn on behind TLS).", _bool),
+    Setting("LOAD_DEMO", True, "`make run` loads the demo district into an empty database.", _bool),
+)
+
+ENVIRONMENTS: Mapping[str, Mapping[str, Any]] = {
+    "development": {"SECRET_KEY": "dev-only-not-secret"},
+    "testing": {
+        "SECRET_KEY": "testing-not-secret",
+        "SCHEDULER_ENABLED": False,
+        "WTF_CSRF_ENABLED": True,
+        "LOAD_DEMO": False,
+    },
+    "production": {"COOKIE_SECURE": True},
+}
+
+
+class ConfigError(RuntimeError):
+    """A setting is missing or malformed; the message says which and how to fix it."""
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> dict[str, Any]:
+    """Resolve every setting; raise ``ConfigError`` naming the variable at fault."""
+    environ = os.environ if environ is None else environ
+    overrides = dict(overrides or {})
+    env_name = overrides.get("ENV") or environ.get(PREFIX + "ENV") or "development"
+    if env_name not in ENVIRONMENTS:
+        raise ConfigError(f"{PREFIX}ENV={env_name!r} is unknown; use one of {', '.join(ENVIRONMENTS)}")
+    values: dict[str, Any] = {s.name: s.default for s in SETTINGS}
+    values.update(ENVIRONMENTS[env_name])
+    for s in SETTINGS:
+        raw = environ.get(s.env_var)
+        if raw is not None:
+            try:
+                values[s.name] = s.parse(raw)
+            except ValueError as exc:
+                raise ConfigError(f"{s.env_var}: {exc}") from exc
+    values.update(overrides)
+    values["ENV"] = env_name
+    if not values.get("SECRET_KEY"):
+        raise ConfigError(
+            f"{PREFIX}SECRET_KEY is required when {PREFIX}ENV={env_name}; "
+            "set it to a long random string, e.g. `python -c 'import secrets; print(secrets.token_hex(32))'`"
+        )
+    return values
