@@ -45,8 +45,9 @@ def register_cli(app: Flask) -> None:
             click.echo("Database already has people; demo not loaded.")
             return
         counts = seed_demo(db.session)
-        click.echo(f"Demo district ready: {counts['units']} units, {counts['people']} people, "
-                   f"{counts['accounts']} accounts.")
+        click.echo(
+            f"Demo district ready: {counts['units']} units, {counts['people']} people, {counts['accounts']} accounts."
+        )
 
     @app.cli.command("demo-accounts")
     @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
@@ -88,7 +89,7 @@ def register_cli(app: Flask) -> None:
         rows = demo_accounts(db.session)
         db.session.remove()
         if rows:
-            click.echo("Demo logins (password for all: %s):" % rows[0]["password"])
+            click.echo(f"Demo logins (password for all: {rows[0]['password']}):")
             _print_accounts(rows, limit=40)
         if current_app.config["SCHEDULER_ENABLED"]:
             from app.scheduler import start_scheduler

@@ -40,8 +40,9 @@ def run_job(app: Flask, name: str) -> Any:
 def start_scheduler(app: Flask) -> BackgroundScheduler:
     scheduler = BackgroundScheduler(timezone=app.config["TIMEZONE"])
     for name, (_fn, trigger) in JOBS.items():
-        scheduler.add_job(run_job, args=(app, name), id=name, replace_existing=True, coalesce=True,
-                          max_instances=1, **trigger)
+        scheduler.add_job(
+            run_job, args=(app, name), id=name, replace_existing=True, coalesce=True, max_instances=1, **trigger
+        )
     scheduler.start()
     log.info("scheduler started with %d jobs", len(JOBS))
     return scheduler

@@ -128,8 +128,11 @@ def demo_account(session: Any, role: str, *, unit_code: str = "ljjd", index: int
             .order_by(Person.staff_no)
         )
     else:
-        scope = OrgUnit.code.like(f"{unit_code}%") if role not in {"perf_office", "sys_admin", "sec_admin",
-                                                                     "audit_admin"} else OrgUnit.kind == OrgKind.district
+        scope = (
+            OrgUnit.code.like(f"{unit_code}%")
+            if role not in {"perf_office", "sys_admin", "sec_admin", "audit_admin"}
+            else OrgUnit.kind == OrgKind.district
+        )
         stmt = (
             select(UserAccount)
             .join(Person, UserAccount.person_id == Person.id)
@@ -180,8 +183,13 @@ def make_person(session: Any) -> Callable[..., Person]:
     """Factory: a person (with an account when ``username`` is given) in a demo section."""
     counter = {"n": 0}
 
-    def _make(section_code: str = "ljjd-1", *, name: str | None = None, username: str | None = None,
-              password: str = DEMO_PASSWORD) -> Person:
+    def _make(
+        section_code: str = "ljjd-1",
+        *,
+        name: str | None = None,
+        username: str | None = None,
+        password: str = DEMO_PASSWORD,
+    ) -> Person:
         from app.services.accounts import hash_password
 
         counter["n"] += 1

@@ -41,7 +41,7 @@ def test_pages_require_login(client) -> None:
 def test_wrong_password_is_refused_without_saying_which_part(client) -> None:
     r = client.post("/login", data={"username": "ljjd101", "password": "nope"})
     assert r.status_code == 401
-    assert "Wrong username or password".encode() in r.data or "用户名或密码错误".encode() in r.data
+    assert b"Wrong username or password" in r.data or "用户名或密码错误".encode() in r.data
 
 
 def test_staff_navigation_hides_admin_pages(client, login_as) -> None:

@@ -12,18 +12,38 @@ from app.models.people import (
     RoleAssignment,
     UserAccount,
 )
+from app.models.workflow import (
+    DefinitionStatus,
+    HumanTask,
+    InstanceEvent,
+    InstanceStatus,
+    Notification,
+    ProcessDefinition,
+    ProcessInstance,
+    TaskCandidate,
+    TaskStatus,
+)
 
 __all__ = [
     "ROLE_SCOPE_KIND",
     "ApiToken",
     "AuthSession",
     "Base",
+    "DefinitionStatus",
+    "HumanTask",
+    "InstanceEvent",
+    "InstanceStatus",
+    "Notification",
     "OrgKind",
     "OrgUnit",
     "Person",
     "PersonStatus",
+    "ProcessDefinition",
+    "ProcessInstance",
     "Role",
     "RoleAssignment",
+    "TaskCandidate",
+    "TaskStatus",
     "UnitType",
     "UserAccount",
 ]

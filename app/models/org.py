@@ -38,9 +38,7 @@ class OrgUnit(TimestampMixin, Base):
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
 
     parent: Mapped[OrgUnit | None] = relationship(remote_side=[id], back_populates="children")
-    children: Mapped[list[OrgUnit]] = relationship(
-        back_populates="parent", order_by="(OrgUnit.sort_order, OrgUnit.id)"
-    )
+    children: Mapped[list[OrgUnit]] = relationship(back_populates="parent", order_by="(OrgUnit.sort_order, OrgUnit.id)")
 
     @property
     def unit(self) -> OrgUnit | None:

@@ -58,9 +58,7 @@ class Person(TimestampMixin, Base):
 
     section: Mapped[OrgUnit | None] = relationship()
     account: Mapped[UserAccount | None] = relationship(back_populates="person", uselist=False)
-    role_assignments: Mapped[list[RoleAssignment]] = relationship(
-        back_populates="person", cascade="all, delete-orphan"
-    )
+    role_assignments: Mapped[list[RoleAssignment]] = relationship(back_populates="person", cascade="all, delete-orphan")
 
     @property
     def unit(self) -> OrgUnit | None:

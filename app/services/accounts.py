@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
 from datetime import datetime, timedelta
@@ -35,10 +36,8 @@ def authenticate(session: Session, username: str, password: str) -> UserAccount 
     """Return the active account whose password matches, else ``None`` (no hint which part failed)."""
     user = session.scalar(select(UserAccount).where(UserAccount.username == username.strip()))
     if user is None:
-        try:
+        with contextlib.suppress(VerificationError):
             _hasher.verify(_DUMMY_HASH, password + "x")
-        except VerificationError:
-            pass
         return None
     if not user.active or not verify_password(user, password):
         return None
@@ -109,8 +108,13 @@ def describe_roles(session: Session, user: UserAccount) -> list[dict[str, Any]]:
     if person is None:
         return out
     if person.section is not None:
-        out.append({"role": Role.staff.value, "unit": person.section.parent.name if person.section.parent else None,
-                    "section": person.section.name})
+        out.append(
+            {
+                "role": Role.staff.value,
+                "unit": person.section.parent.name if person.section.parent else None,
+                "section": person.section.name,
+            }
+        )
     rows = session.scalars(
         select(RoleAssignment).where(RoleAssignment.person_id == person.id).order_by(RoleAssignment.id)
     )

@@ -59,9 +59,7 @@ def actor_for_user(session: Session, user: UserAccount) -> Actor:
             unit_id = person.section.parent_id
             scopes.setdefault(Role.staff, set()).add(person.section.id)
         rows = session.execute(
-            select(RoleAssignment.role, RoleAssignment.org_unit_id).where(
-                RoleAssignment.person_id == person.id
-            )
+            select(RoleAssignment.role, RoleAssignment.org_unit_id).where(RoleAssignment.person_id == person.id)
         ).all()
         for role, org_id in rows:
             scopes.setdefault(role, set()).add(org_id)

@@ -23,7 +23,7 @@ from app.models import (
 )
 from app.services.accounts import describe_roles, hash_password
 
-DEMO_PASSWORD = "Jixiao@2026"
+DEMO_PASSWORD = "Jixiao@2026"  # noqa: S105  (published demo login, printed by `make run`)
 DISTRICT = ("yj", "右江区")
 
 
@@ -47,8 +47,32 @@ OFFICE_UNIT = DemoUnit("jxb", "右江区督查绩效办", UnitType.department, (
 LEADERSHIP = "单位领导班子"
 
 _SURNAMES = "黄李韦陆农罗梁蒙陈黎覃杨赵周吴潘莫卢谭廖"
-_GIVEN = ("志强", "海燕", "建华", "丽萍", "文斌", "秀兰", "国庆", "春梅", "德明", "小红", "俊杰", "玉婷",
-          "永福", "金凤", "家豪", "美玲", "振宇", "慧敏", "光明", "雪梅", "立新", "晓燕", "世杰", "桂芳")
+_GIVEN = (
+    "志强",
+    "海燕",
+    "建华",
+    "丽萍",
+    "文斌",
+    "秀兰",
+    "国庆",
+    "春梅",
+    "德明",
+    "小红",
+    "俊杰",
+    "玉婷",
+    "永福",
+    "金凤",
+    "家豪",
+    "美玲",
+    "振宇",
+    "慧敏",
+    "光明",
+    "雪梅",
+    "立新",
+    "晓燕",
+    "世杰",
+    "桂芳",
+)
 _POSTS = ("科员", "副股长", "办事员", "专技人员", "综合岗", "业务岗")
 
 
@@ -65,8 +89,9 @@ def _node(session: Session, code: str, **values: Any) -> OrgUnit:
     return node
 
 
-def _person(session: Session, staff_no: str, name: str, post: str, section: OrgUnit, username: str,
-            password_hash: str) -> Person:
+def _person(
+    session: Session, staff_no: str, name: str, post: str, section: OrgUnit, username: str, password_hash: str
+) -> Person:
     person = session.scalar(select(Person).where(Person.staff_no == staff_no))
     if person is None:
         person = Person(staff_no=staff_no, name=name, post=post, section_id=section.id)
@@ -97,8 +122,15 @@ def seed_demo(session: Session, members_per_section: int = 6) -> dict[str, int]:
     for u_idx, spec in enumerate((*PILOT_UNITS, OFFICE_UNIT)):
         is_office = spec is OFFICE_UNIT
         unit = _node(
-            session, spec.code, kind=OrgKind.unit, name=spec.name, parent_id=district.id,
-            unit_type=spec.unit_type, pilot=not is_office, enabled=not is_office, sort_order=u_idx,
+            session,
+            spec.code,
+            kind=OrgKind.unit,
+            name=spec.name,
+            parent_id=district.id,
+            unit_type=spec.unit_type,
+            pilot=not is_office,
+            enabled=not is_office,
+            sort_order=u_idx,
         )
         sections = [
             _node(session, f"{spec.code}-{i + 1}", kind=OrgKind.section, name=name, parent_id=unit.id, sort_order=i + 1)
@@ -120,20 +152,26 @@ def seed_demo(session: Session, members_per_section: int = 6) -> dict[str, int]:
             session, f"{spec.code}-0", kind=OrgKind.section, name=LEADERSHIP, parent_id=unit.id, sort_order=0
         )
         seq += 1
-        principal = _person(session, f"{spec.code}000", _name(seq), "主要领导", leadership, f"{spec.code}_principal", pw)
+        principal = _person(
+            session, f"{spec.code}000", _name(seq), "主要领导", leadership, f"{spec.code}_principal", pw
+        )
         _grant(session, principal, Role.unit_principal, unit)
         _grant(session, principal, Role.section_head, leadership)
         leaders = []
         for n in (1, 2):
             seq += 1
-            leaders.append(_person(session, f"{spec.code}00{n}", _name(seq), "分管领导", leadership, f"{spec.code}_leader{n}", pw))
+            leaders.append(
+                _person(session, f"{spec.code}00{n}", _name(seq), "分管领导", leadership, f"{spec.code}_leader{n}", pw)
+            )
             _grant(session, leaders[-1], Role.unit_leader, leadership)
         for s_idx, section in enumerate(sections, start=1):
             _grant(session, leaders[(s_idx - 1) % 2], Role.unit_leader, section)
             for m in range(1, members_per_section + 1):
                 seq += 1
                 post = "股室负责人" if m == 1 else _POSTS[(seq + m) % len(_POSTS)]
-                p = _person(session, f"{spec.code}{s_idx}{m:02d}", _name(seq), post, section, f"{spec.code}{s_idx}{m:02d}", pw)
+                p = _person(
+                    session, f"{spec.code}{s_idx}{m:02d}", _name(seq), post, section, f"{spec.code}{s_idx}{m:02d}", pw
+                )
                 if m == 1:
                     _grant(session, p, Role.section_head, section)
                 if s_idx == 1 and m == 2:

@@ -46,9 +46,9 @@ def register_web(app: Flask) -> None:
             db.session.rollback()
         return response
 
-    from app.web.labels import role_label, unit_type_label
-
     from flask_babel import get_locale
+
+    from app.web.labels import role_label, unit_type_label
 
     app.jinja_env.globals.update(role_label=role_label, unit_type_label=unit_type_label, get_locale=get_locale)
 

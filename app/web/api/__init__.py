@@ -96,3 +96,6 @@ def _not_found(_exc: Exception) -> Any:
 @bp.errorhandler(405)
 def _method(_exc: Exception) -> Any:
     return api_error(405, "method_not_allowed", f"{request.method} is not allowed on {request.path}.")
+
+
+from app.web.api import tasks  # noqa: E402,F401  (registers the task and process endpoints)

@@ -143,7 +143,7 @@ def build_spec(url_map: Map | None = None) -> dict[str, Any]:
         "info": {
             "title": "Jixiao 全员绩效管理系统 API",
             "version": "1",
-            "description": "Errors are JSON {\"error\": {\"code\", \"message\"}}. Authenticate with "
+            "description": 'Errors are JSON {"error": {"code", "message"}}. Authenticate with '
             "POST /auth/token, then send Authorization: Bearer <token>.",
         },
         "servers": [{"url": "/api/v1"}],

@@ -46,9 +46,7 @@ def login() -> Any:
         session.clear()  # a new session id at login: nothing from before carries over
         if lang:
             session["lang"] = lang
-        row = accounts.start_session(
-            db.session, account, current_app.config["SESSION_HOURS"], request.remote_addr
-        )
+        row = accounts.start_session(db.session, account, current_app.config["SESSION_HOURS"], request.remote_addr)
         session["sid"] = row.id
         session.permanent = True
         login_user(CurrentUser(account, row.id))
@@ -73,4 +71,4 @@ def set_language(code: str) -> Any:
         session["lang"] = code
         if current_user.is_authenticated:
             current_user.account.locale = code
-    return redirect(_safe_next(request.form.get("next") or request.referrer and urlsplit(request.referrer).path))
+    return redirect(_safe_next(request.form.get("next") or (request.referrer and urlsplit(request.referrer).path)))

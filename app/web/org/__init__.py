@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import SelectField
+from wtforms import SelectChoice, SelectField
 from wtforms.validators import DataRequired
 
 from app.extensions import db
@@ -30,10 +30,10 @@ def _role_form() -> RoleForm:
     actor = current_user.actor
     form = RoleForm()
     grantable = org_service.OFFICE_GRANTABLE if actor.is_district_wide else org_service.UNIT_GRANTABLE
-    form.role.choices = [(r.value, role_label(r)) for r in Role if r in grantable]
+    form.role.choices = [SelectChoice(r.value, role_label(r)) for r in Role if r in grantable]
     nodes = org_service.assignable_nodes(db.session, actor)
     form.org_unit_id.choices = [
-        (n.id, n.name if n.kind.value != "section" else f"{n.parent.name if n.parent else ''} / {n.name}")
+        SelectChoice(n.id, n.name if n.kind.value != "section" else f"{n.parent.name if n.parent else ''} / {n.name}")
         for n in nodes
     ]
     return form
@@ -93,5 +93,6 @@ def revoke(assignment_id: int) -> Any:
     org_service.revoke_role(db.session, current_user.actor, assignment_id)
     flash(_("Role revoked."), "success")
     return redirect(url_for("org.person", person_id=person_id) if person_id else url_for("org.people"))
+
 
 from app.web.org import people_excel  # noqa: E402,F401  (registers the import/export routes)

@@ -1,0 +1,309 @@
+"""Running processes: start, complete, claim and release tasks, fire due timers.
+
+Each public function is one step of a unit of work: it flushes, the caller commits. The
+instance row carries a version column, and a task is taken by a conditional UPDATE, so two
+people completing the same task at once get exactly one success and one ``Conflict``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from app.models import (
+    HumanTask,
+    InstanceStatus,
+    Person,
+    ProcessInstance,
+    Role,
+    TaskCandidate,
+    TaskStatus,
+)
+from app.models.base import utcnow
+from app.services.actor import Actor
+from app.services.errors import Conflict, Forbidden, Invalid, NotFound
+from app.services.periods import check_period
+from app.workflow import engine as eng
+from app.workflow import mirror, repository
+from forms import FORMS
+from forms.builder import validate_json
+
+
+@dataclass
+class StartResult:
+    instance: ProcessInstance
+    created: bool
+    tasks: list[HumanTask] = field(default_factory=list)
+
+
+@dataclass
+class CompletionResult:
+    instance: ProcessInstance
+    task: HumanTask
+    next_tasks: list[HumanTask]
+
+
+def _may_start_for(actor: Actor, subject: Person) -> bool:
+    if actor.is_system or actor.person_id == subject.id or actor.is_district_wide:
+        return True
+    unit_id = subject.section.parent_id if subject.section else None
+    return unit_id is not None and unit_id in actor.unit_ids_for(Role.unit_admin, Role.unit_principal)
+
+
+def start_process(
+    session: Session, actor: Actor, process_key: str, period: str, subject_id: int | None = None
+) -> StartResult:
+    """Start ``process_key`` for a subject and period, or return the instance that already exists."""
+    period = check_period(process_key, period)
+    subject_id = subject_id if subject_id is not None else actor.person_id
+    subject = session.get(Person, subject_id) if subject_id is not None else None
+    if subject is None:
+        raise Invalid("Choose whom the process is for.", {"subject_id": "Unknown person."})
+    if not _may_start_for(actor, subject):
+        raise Forbidden("You may start a process only for yourself or for people of a unit you administer.")
+    existing = _existing(session, process_key, subject.id, period)
+    if existing is not None:
+        return StartResult(existing, False, _open_tasks(session, existing.id))
+    unit_id = subject.section.parent_id if subject.section else None
+    definition = repository.active_definition(session, process_key, unit_id)
+    loaded = repository.loaded(definition)
+    outbox = eng.Outbox()
+    wf = eng.new_workflow(loaded, {"subject_id": subject.id, "period": period}, outbox)
+    eng.advance(wf)
+    now = utcnow()
+    instance = ProcessInstance(
+        definition_id=definition.id,
+        process_key=process_key,
+        subject_id=subject.id,
+        period=period,
+        status=InstanceStatus.running,
+        state=eng.dump(wf),
+        next_timer_at=eng.next_timer_at(wf),
+        started_by_id=actor.person_id,
+        created_at=now,
+    )
+    try:
+        with session.begin_nested():  # a concurrent start of the same (process, subject, period) loses here
+            session.add(instance)
+            session.flush()
+    except IntegrityError:
+        existing = _existing(session, process_key, subject.id, period)
+        if existing is None:
+            raise
+        return StartResult(existing, False, _open_tasks(session, existing.id))
+    mirror.record(session, instance, "start", loaded.name, "started", actor_id=actor.person_id, at=now)
+    tasks = mirror.sync_tasks(session, instance, wf, loaded, subject, outbox, now)
+    _finish_if_done(instance, wf, now)
+    session.flush()
+    return StartResult(instance, True, tasks)
+
+
+def _existing(session: Session, key: str, subject_id: int, period: str) -> ProcessInstance | None:
+    return session.scalar(
+        select(ProcessInstance).where(
+            ProcessInstance.process_key == key,
+            ProcessInstance.subject_id == subject_id,
+            ProcessInstance.period == period,
+        )
+    )
+
+
+def _open_tasks(session: Session, instance_id: int) -> list[HumanTask]:
+    return list(
+        session.scalars(
+            select(HumanTask)
+            .where(HumanTask.instance_id == instance_id, HumanTask.status == TaskStatus.ready)
+            .order_by(HumanTask.id)
+        )
+    )
+
+
+def is_candidate(session: Session, task: HumanTask, person_id: int | None) -> bool:
+    if person_id is None:
+        return False
+    return (
+        session.scalar(
+            select(TaskCandidate.person_id).where(
+                TaskCandidate.task_id == task.id, TaskCandidate.person_id == person_id
+            )
+        )
+        is not None
+    )
+
+
+def get_task_for(session: Session, actor: Actor, task_id: int) -> HumanTask:
+    """A task the actor may see: a candidate, the one who did it, its subject, or an office/unit overseer."""
+    task = session.get(HumanTask, task_id)
+    if task is None:
+        raise NotFound(f"Task {task_id} does not exist.")
+    if (
+        actor.is_district_wide
+        or task.completed_by_id == actor.person_id
+        or task.subject_id == actor.person_id
+        or is_candidate(session, task, actor.person_id)
+        or (task.unit_id is not None and task.unit_id in actor.unit_ids_for(Role.unit_admin))
+    ):
+        return task
+    raise Forbidden("This task is not yours.")
+
+
+def _taken_message(session: Session, task: HumanTask) -> Conflict:
+    if task.status is TaskStatus.completed:
+        who = session.get(Person, task.completed_by_id) if task.completed_by_id else None
+        when = task.completed_at.isoformat(timespec="minutes") if task.completed_at else ""
+        return Conflict(
+            f"This task was already completed by {who.name if who else 'someone'} at {when}.", task_status="completed"
+        )
+    if task.status is TaskStatus.cancelled:
+        return Conflict("This task is no longer waiting: the process moved on.", task_status="cancelled")
+    who = session.get(Person, task.claimed_by_id) if task.claimed_by_id else None
+    return Conflict(f"{who.name if who else 'Someone else'} has claimed this task.", task_status="claimed")
+
+
+def claim(session: Session, actor: Actor, task_id: int) -> HumanTask:
+    task = session.get(HumanTask, task_id)
+    if task is None:
+        raise NotFound(f"Task {task_id} does not exist.")
+    if not is_candidate(session, task, actor.person_id):
+        raise Forbidden("Only a candidate for this task can claim it.")
+    result = session.execute(
+        update(HumanTask)
+        .where(
+            HumanTask.id == task_id,
+            HumanTask.status == TaskStatus.ready,
+            (HumanTask.claimed_by_id.is_(None)) | (HumanTask.claimed_by_id == actor.person_id),
+        )
+        .values(claimed_by_id=actor.person_id)
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(task)
+    if result.rowcount == 0:  # type: ignore[attr-defined]
+        raise _taken_message(session, task)
+    return task
+
+
+def release(session: Session, actor: Actor, task_id: int) -> HumanTask:
+    task = session.get(HumanTask, task_id)
+    if task is None:
+        raise NotFound(f"Task {task_id} does not exist.")
+    if task.claimed_by_id != actor.person_id:
+        raise Conflict("You have not claimed this task.", task_status=task.status.value)
+    task.claimed_by_id = None
+    session.flush()
+    return task
+
+
+def complete_task(session: Session, actor: Actor, task_id: int, payload: dict[str, Any]) -> CompletionResult:
+    """Validate the form, hand the data to the engine, run it on, mirror the new tasks, record history."""
+    task = session.get(HumanTask, task_id)
+    if task is None:
+        raise NotFound(f"Task {task_id} does not exist.")
+    if not is_candidate(session, task, actor.person_id):
+        raise Forbidden("You are not among the people this task is assigned to.")
+    if task.status is not TaskStatus.ready or task.claimed_by_id not in (None, actor.person_id):
+        raise _taken_message(session, task)
+    data, errors = validate_json(task.form_key, payload)
+    if errors:
+        raise Invalid("Some fields need attention.", errors)
+    now = utcnow()
+    # The gate: whoever flips ready→completed first owns the completion; the other sees rowcount 0.
+    taken = session.execute(
+        update(HumanTask)
+        .where(
+            HumanTask.id == task.id,
+            HumanTask.status == TaskStatus.ready,
+            (HumanTask.claimed_by_id.is_(None)) | (HumanTask.claimed_by_id == actor.person_id),
+        )
+        .values(
+            status=TaskStatus.completed,
+            completed_by_id=actor.person_id,
+            completed_at=now,
+            claimed_by_id=actor.person_id,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    session.refresh(task)
+    if taken.rowcount == 0:  # type: ignore[attr-defined]
+        raise _taken_message(session, task)
+    instance = session.get(ProcessInstance, task.instance_id, with_for_update=True)
+    assert instance is not None
+    loaded = repository.loaded(instance.definition)
+    outbox = eng.Outbox()
+    wf = eng.load(loaded, instance.state, outbox)
+    engine_task = eng.find_task(wf, task.engine_task_id)
+    if engine_task is None or engine_task.state != eng.READY:
+        raise Conflict("This task is no longer waiting: the process moved on.", task_status="cancelled")
+    eng.run_task(wf, engine_task, data)
+    spec = FORMS[task.form_key]
+    decision = data.get(spec.decision_field) if spec.decision_field else None
+    mirror.record(
+        session,
+        instance,
+        task.step_id,
+        task.step_name,
+        "completed",
+        actor_id=actor.person_id,
+        decision=decision,
+        comment=data.get(spec.comment_field) if spec.comment_field else None,
+        at=now,
+        details={"task_id": task.id},
+    )
+    next_tasks = mirror.sync_tasks(session, instance, wf, loaded, instance.subject, outbox, now, decision)
+    _save(session, instance, wf, now)
+    return CompletionResult(instance, task, next_tasks)
+
+
+def _finish_if_done(instance: ProcessInstance, wf: Any, now: datetime) -> None:
+    if eng.is_completed(wf) and instance.status is InstanceStatus.running:
+        instance.status = InstanceStatus.completed
+        instance.completed_at = now
+        instance.next_timer_at = None
+
+
+def _save(session: Session, instance: ProcessInstance, wf: Any, now: datetime) -> None:
+    instance.state = eng.dump(wf)
+    instance.next_timer_at = eng.next_timer_at(wf)
+    _finish_if_done(instance, wf, now)
+    try:
+        session.flush()
+    except StaleDataError as exc:
+        raise Conflict("Someone else changed this process at the same moment; reload and try again.") from exc
+
+
+def fire_due_timers(session: Session, now: datetime | None = None, limit: int = 500) -> int:
+    """Fire timers of instances whose stored next-timer time has passed; returns how many ran.
+
+    Only due instances are loaded (indexed ``next_timer_at``); each runs in a savepoint so one
+    conflicting instance does not undo the others.
+    """
+    now = now or utcnow()
+    due = session.scalars(
+        select(ProcessInstance)
+        .where(
+            ProcessInstance.status == InstanceStatus.running,
+            ProcessInstance.next_timer_at.is_not(None),
+            ProcessInstance.next_timer_at <= now,
+        )
+        .order_by(ProcessInstance.next_timer_at)
+        .limit(limit)
+    ).all()
+    fired = 0
+    for instance in due:
+        try:
+            with session.begin_nested():
+                loaded = repository.loaded(instance.definition)
+                outbox = eng.Outbox()
+                wf = eng.load(loaded, instance.state, outbox)
+                eng.fire_timers(wf)
+                mirror.sync_tasks(session, instance, wf, loaded, instance.subject, outbox, now)
+                _save(session, instance, wf, now)
+                fired += 1
+        except Conflict:
+            continue
+    return fired
