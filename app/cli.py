@@ -41,6 +41,9 @@ def register_cli(app: Flask) -> None:
         from app.models import Person
         from app.services.demo import seed_demo
 
+        if if_empty and not current_app.config["LOAD_DEMO"]:
+            click.echo("JIXIAO_LOAD_DEMO is off; demo not loaded.")
+            return
         if if_empty and (db.session.scalar(select(func.count(Person.id))) or 0) > 0:
             click.echo("Database already has people; demo not loaded.")
             return
@@ -71,11 +74,18 @@ def register_cli(app: Flask) -> None:
             click.echo("| Environment variable | Default | Meaning |\n|---|---|---|")
         for s in SETTINGS:
             default = "(required outside development)" if s.name == "SECRET_KEY" else s.default
+            if s.name == "DATABASE_URL":
+                default = "sqlite:///<checkout>/instance/jixiao.db"
             if markdown:
                 click.echo(f"| `{s.env_var}` | `{default}` | {s.description} |")
             else:
                 shown = "***" if s.name == "SECRET_KEY" else current_app.config.get(s.name)
                 click.echo(f"{s.env_var:28} = {shown!s:40} {s.description}")
+
+    @app.cli.command("scheduler")
+    def scheduler_cmd() -> None:
+        """Run only the scheduler (for deployments where gunicorn serves the web app)."""
+        _run_scheduler_forever()
 
     @app.cli.command("serve")
     @click.option("--host", default="127.0.0.1")
@@ -97,6 +107,20 @@ def register_cli(app: Flask) -> None:
             start_scheduler(current_app._get_current_object())  # type: ignore[attr-defined]
         click.echo(f"Jixiao is serving on http://{host}:{port}/")
         run_simple(host, port, current_app._get_current_object(), threaded=True, use_reloader=False)  # type: ignore[attr-defined]
+
+
+def _run_scheduler_forever() -> None:
+    import time
+
+    from app.scheduler import start_scheduler
+
+    start_scheduler(current_app._get_current_object())  # type: ignore[attr-defined]
+    click.echo("Scheduler running; Ctrl-C to stop.")
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        click.echo("Scheduler stopped.")
 
 
 def _print_accounts(rows: list[dict[str, Any]], limit: int | None = None) -> None:

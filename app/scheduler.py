@@ -37,7 +37,16 @@ def run_job(app: Flask, name: str) -> Any:
             db.session.remove()
 
 
+def register_default_jobs() -> None:
+    """The jobs every deployment runs; schedules come from settings where they vary."""
+    from app.workflow.runtime import fire_due_timers
+
+    # Due BPMN timers (reminders, escalations); only instances whose next_timer_at passed are loaded.
+    register_job("workflow_timers", fire_due_timers, trigger="interval", minutes=1)
+
+
 def start_scheduler(app: Flask) -> BackgroundScheduler:
+    register_default_jobs()
     scheduler = BackgroundScheduler(timezone=app.config["TIMEZONE"])
     for name, (_fn, trigger) in JOBS.items():
         scheduler.add_job(

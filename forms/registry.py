@@ -6,6 +6,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+def N_(text: str) -> str:
+    """The gettext no-op marker: extracted by pybabel, translated where the text is shown."""
+    return text
+
+
 @dataclass(frozen=True)
 class FieldSpec:
     name: str
@@ -51,20 +56,20 @@ class FormSpec:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-REVIEW_DECISIONS = (("approve", "Approve"), ("return", "Return for changes"))
+REVIEW_DECISIONS = (("approve", N_("Approve")), ("return", N_("Return for changes")))
 
 REVIEW = FormSpec(
     key="review",
-    title="Review",
+    title=N_("Review"),
     generic=True,
     fields=(
-        FieldSpec("decision", "choice", "Decision", required=True, choices=REVIEW_DECISIONS),
+        FieldSpec("decision", "choice", N_("Decision"), required=True, choices=REVIEW_DECISIONS),
         FieldSpec(
             "comment",
             "textarea",
             "Comment",
             required_if=("decision", ("return",)),
-            help="Required when you return it: say what must change.",
+            help=N_("Required when you return it: say what must change."),
         ),
     ),
     decision_field="decision",
@@ -74,7 +79,7 @@ REVIEW = FormSpec(
 
 ACKNOWLEDGE = FormSpec(
     key="feedback_ack",
-    title="Feedback",
+    title=N_("Feedback"),
     generic=True,
     fields=(
         FieldSpec(
@@ -82,14 +87,14 @@ ACKNOWLEDGE = FormSpec(
             "choice",
             "Your response",
             required=True,
-            choices=(("acknowledge", "Acknowledge the result"), ("appeal", "Appeal")),
+            choices=(("acknowledge", N_("Acknowledge the result")), ("appeal", N_("Appeal"))),
         ),
         FieldSpec(
             "appeal_reason",
             "textarea",
             "Reasons for the appeal",
             required_if=("decision", ("appeal",)),
-            help="Required for an appeal: what you disagree with and why.",
+            help=N_("Required for an appeal: what you disagree with and why."),
         ),
     ),
     decision_field="decision",
@@ -99,7 +104,7 @@ ACKNOWLEDGE = FormSpec(
 
 INDICATOR_DRAFT = FormSpec(
     key="indicator_draft",
-    title="Annual indicators",
+    title=N_("Annual indicators"),
     fields=(
         FieldSpec(
             "indicators_text",
@@ -107,9 +112,9 @@ INDICATOR_DRAFT = FormSpec(
             "Indicators",
             required=True,
             max_length=20000,
-            help="One indicator per line: category, name, standard, weight.",
+            help=N_("One indicator per line: category, name, standard, weight."),
         ),
-        FieldSpec("note", "textarea", "Note to the reviewer"),
+        FieldSpec("note", "textarea", N_("Note to the reviewer")),
     ),
     comment_field="note",
     shows=("comment",),
@@ -117,25 +122,25 @@ INDICATOR_DRAFT = FormSpec(
 
 PERIOD_SUMMARY = FormSpec(
     key="period_summary",
-    title="Period summary",
+    title=N_("Period summary"),
     fields=(
-        FieldSpec("summary", "textarea", "Summary of the period's work", required=True, max_length=20000),
-        FieldSpec("plan", "textarea", "Plan for the next period"),
+        FieldSpec("summary", "textarea", N_("Summary of the period's work"), required=True, max_length=20000),
+        FieldSpec("plan", "textarea", N_("Plan for the next period")),
     ),
     shows=("comment",),
 )
 
 APPRAISAL_SCORE = FormSpec(
     key="appraisal_score",
-    title="Score",
+    title=N_("Score"),
     fields=(
-        FieldSpec("score", "number", "Score", required=True, min=0, max=100),
+        FieldSpec("score", "number", N_("Score"), required=True, min=0, max=100),
         FieldSpec(
             "score_comment",
             "textarea",
             "Evaluation",
             required=True,
-            help="Say what the score rests on: results, evidence, gaps.",
+            help=N_("Say what the score rests on: results, evidence, gaps."),
         ),
     ),
     comment_field="score_comment",
@@ -143,3 +148,16 @@ APPRAISAL_SCORE = FormSpec(
 )
 
 FORMS: dict[str, FormSpec] = {f.key: f for f in (REVIEW, ACKNOWLEDGE, INDICATOR_DRAFT, PERIOD_SUMMARY, APPRAISAL_SCORE)}
+
+# Labels for instance data shown read-only on task pages.
+DATA_LABELS: dict[str, str] = {
+    "summary": N_("Summary of the period's work"),
+    "plan": N_("Plan for the next period"),
+    "indicators_text": N_("Indicators"),
+    "note": N_("Note to the reviewer"),
+    "score": N_("Score"),
+    "score_comment": N_("Evaluation"),
+    "comment": N_("Reviewer's comment"),
+    "appeal_reason": N_("Reasons for the appeal"),
+    "decision": N_("Decision"),
+}

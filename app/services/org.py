@@ -139,6 +139,7 @@ def assign_role(session: Session, actor: Actor, person_id: int, role: Role, org_
     ra = RoleAssignment(person_id=person.id, role=role, org_unit_id=node.id)
     session.add(ra)
     session.flush()
+    _reassign_open_tasks(session, node)
     return ra
 
 
@@ -150,8 +151,18 @@ def revoke_role(session: Session, actor: Actor, assignment_id: int) -> None:
     grantable = OFFICE_GRANTABLE if actor.is_district_wide else UNIT_GRANTABLE
     if ra.role not in grantable:
         raise Forbidden(f"You cannot revoke the role {ra.role.value}.")
+    node = ra.org_unit
     session.delete(ra)
     session.flush()
+    _reassign_open_tasks(session, node)
+
+
+def _reassign_open_tasks(session: Session, node: OrgUnit) -> None:
+    """A role change moves open tasks of the section (or unit) to whoever now holds the role."""
+    from app.workflow.assignment import reresolve_open_tasks
+
+    if node.kind is not OrgKind.district:  # section roles touch that section, unit roles the whole unit
+        reresolve_open_tasks(session, node.id)
 
 
 def assignable_nodes(session: Session, actor: Actor) -> list[OrgUnit]:

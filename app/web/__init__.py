@@ -18,10 +18,11 @@ from app.web.current import CurrentUser
 def register_web(app: Flask) -> None:
     from app.web.api import bp as api_bp
     from app.web.auth import bp as auth_bp
+    from app.web.inbox import bp as inbox_bp
     from app.web.main import bp as main_bp
     from app.web.org import bp as org_bp
 
-    for bp in (auth_bp, main_bp, org_bp, api_bp):
+    for bp in (auth_bp, main_bp, inbox_bp, org_bp, api_bp):
         app.register_blueprint(bp)
 
     login_manager.login_view = "auth.login"
@@ -48,15 +49,26 @@ def register_web(app: Flask) -> None:
 
     from flask_babel import get_locale
 
-    from app.web.labels import role_label, unit_type_label
+    from app.web import labels
 
-    app.jinja_env.globals.update(role_label=role_label, unit_type_label=unit_type_label, get_locale=get_locale)
+    app.jinja_env.globals.update(
+        get_locale=get_locale,
+        role_label=labels.role_label,
+        unit_type_label=labels.unit_type_label,
+        task_status=labels.task_status,
+        instance_status=labels.instance_status,
+        decision_label=labels.decision_label,
+        notification_kind=labels.notification_kind,
+        assignment_warning=labels.assignment_warning,
+    )
 
     @app.context_processor
     def _inject() -> dict[str, Any]:
-        from app.web.nav import navigation
+        from app.web.nav import badges, navigation
 
-        return {"nav_items": navigation(current_user) if current_user.is_authenticated else []}
+        if not current_user.is_authenticated:
+            return {"nav_items": [], "nav_badges": {}}
+        return {"nav_items": navigation(current_user), "nav_badges": badges(current_user)}
 
     @app.errorhandler(ServiceError)
     def _service_error(exc: ServiceError) -> Any:

@@ -25,6 +25,7 @@ class NavItem:
 
 ITEMS: tuple[NavItem, ...] = (
     NavItem("home", _l("Home"), "main.home"),
+    NavItem("tasks", _l("My tasks"), "inbox.tasks"),
     NavItem(
         "org",
         _l("Organisation"),
@@ -43,3 +44,12 @@ ITEMS: tuple[NavItem, ...] = (
 def navigation(user: object) -> list[NavItem]:
     actor = user.actor  # type: ignore[attr-defined]
     return [i for i in ITEMS if i.roles is None or any(actor.has(r) for r in i.roles)]
+
+
+def badges(user: object) -> dict[str, int]:
+    """Counts shown beside navigation items (tasks waiting for me)."""
+    from app.extensions import db
+    from app.workflow import inbox
+
+    counts = inbox.counts(db.session, user.actor)  # type: ignore[attr-defined]
+    return {"tasks": counts["mine"] + counts["claimable"]}

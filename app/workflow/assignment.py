@@ -77,3 +77,37 @@ def resolve(session: Session, lane_role: str, subject: Person) -> Assignment:
         if people:
             return Assignment(fallback, org_id, tuple(people), f"vacant|{lane_role}|{fallback}")
     return Assignment(lane_role, None, (), f"unassigned|{lane_role}|")
+
+
+def reresolve_open_tasks(session: Session, org_unit_id: int) -> int:
+    """Re-resolve candidates of READY tasks whose subject is in ``org_unit_id`` (a section or unit).
+
+    Called when roles change, so that a new section head inherits the open tasks of the section
+    and a departed one no longer sees them. A claim by someone no longer a candidate is dropped.
+    Returns how many tasks changed hands.
+    """
+    from app.models import HumanTask, TaskCandidate, TaskStatus
+
+    node = session.get(OrgUnit, org_unit_id)
+    if node is None:
+        return 0
+    column = HumanTask.section_id if node.kind is OrgKind.section else HumanTask.unit_id
+    tasks = session.scalars(
+        select(HumanTask).where(column == node.id, HumanTask.status == TaskStatus.ready, HumanTask.lane_role != "staff")
+    ).all()
+    changed = 0
+    for task in tasks:
+        subject = session.get(Person, task.subject_id)
+        if subject is None:
+            continue
+        who = resolve(session, task.lane_role, subject)
+        if set(who.person_ids) == {c.person_id for c in task.candidates}:
+            continue
+        task.candidates = [TaskCandidate(person_id=p) for p in who.person_ids]
+        task.candidate_count = len(who.person_ids)
+        task.assigned_role, task.assigned_org_id, task.assignment_warning = who.role, who.org_id, who.warning
+        if task.claimed_by_id is not None and task.claimed_by_id not in who.person_ids:
+            task.claimed_by_id = None
+        changed += 1
+    session.flush()
+    return changed

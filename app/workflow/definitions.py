@@ -82,9 +82,13 @@ class LoadedDefinition:
 
 
 def _describe(el: Any) -> str:
-    """'section_review (股室负责人审核)' for an element, walking up to the nearest one with an id."""
+    """"userTask 'section_review' (股室负责人审核)" for an element: the nearest BPMN element with an id.
+
+    Extension elements (spiffworkflow:parameter, serviceTaskOperator) carry ids of their own that
+    mean nothing to the modeller, so they are skipped.
+    """
     node = el
-    while node is not None and node.get("id") is None:
+    while node is not None and (node.get("id") is None or etree.QName(node).namespace != NS["bpmn"]):
         node = node.getparent()
     if node is None:
         return "the document"
