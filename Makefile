@@ -62,7 +62,7 @@ db: install translations  ## migrate the embedded database; load the demo distri
 	$(FLASK) seed-demo --if-empty
 
 messages: install  ## re-extract UI strings into the catalogues (then translate zh_CN)
-	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -o app/translations/messages.pot .
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -k T_ -o app/translations/messages.pot .
 	$(BIN)/pybabel -q update -i app/translations/messages.pot -d app/translations
 
 bench: install-dev  ## benchmarks (not part of `make test`)

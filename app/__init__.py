@@ -50,6 +50,10 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
     with app.app_context():
         configure_engine(db.engine)
 
+    from app.services.indicators import flow as indicator_flow
+
+    indicator_flow.register()
+
     from app.web import register_web
 
     register_web(app)

@@ -79,7 +79,8 @@ def register_cli(app: Flask) -> None:
             if markdown:
                 click.echo(f"| `{s.env_var}` | `{default}` | {s.description} |")
             else:
-                shown = "***" if s.name == "SECRET_KEY" else current_app.config.get(s.name)
+                value = current_app.config.get(s.name)
+                shown = "***" if s.name in {"SECRET_KEY", "SMTP_PASSWORD"} and value else value
                 click.echo(f"{s.env_var:28} = {shown!s:40} {s.description}")
 
     @app.cli.command("scheduler")

@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine, make_url
+
+# True while serving a request that only reads (GET/HEAD). On SQLite every other transaction
+# starts with BEGIN IMMEDIATE: it takes the write lock up front and queues behind the busy
+# timeout, instead of failing with "database is locked" when two transactions that began as
+# readers both try to write (SQLite cannot upgrade a stale read snapshot to a write).
+READ_ONLY: ContextVar[bool] = ContextVar("jixiao_read_only", default=False)
 
 
 def engine_options(url: str) -> dict[str, Any]:
@@ -20,7 +27,8 @@ def configure_engine(engine: Engine) -> None:
 
     pysqlite opens transactions lazily and ignores SAVEPOINT semantics; taking over BEGIN
     ourselves (the SQLAlchemy-documented recipe) gives real savepoints, which the test
-    fixtures and nested units of work rely on. WAL lets readers proceed during a write.
+    fixtures and nested units of work rely on. WAL lets readers proceed during a write;
+    writers begin IMMEDIATE (see ``READ_ONLY``).
     """
     if engine.dialect.name != "sqlite":
         return
@@ -37,4 +45,4 @@ def configure_engine(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
+        conn.exec_driver_sql("BEGIN" if READ_ONLY.get() else "BEGIN IMMEDIATE")

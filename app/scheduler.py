@@ -1,57 +1,418 @@
-"""The in-process APScheduler: jobs are plain service calls, each in its own unit of work."""
+"""The in-process APScheduler and the exactly-once discipline around it.
+
+Every job is a service call in its own unit of work, scheduled by a cron expression from
+settings (``CRON_*``) in the district's time zone. Any number of processes may run the
+scheduler: before a job runs for a fire time, the process claims ``(job, fire time)`` in the
+``job_run`` table (``app.services.job_runs``), so the fire time runs once. A run that crashed
+is taken over after its lease, and every job is idempotent, so the takeover completes it.
+
+Catch-up: at start and every few minutes each process looks for fire times that passed while
+no scheduler ran. Jobs that open periods (monthly, quarterly) run every missed fire time, oldest
+first, so no month is skipped; reminder jobs (weekly, daily) run only the latest one — a week of
+downtime gives one weekly reminder and one daily digest, not seven. Fire times from before the
+scheduler's very first start are recorded as skipped, not run.
+"""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.triggers.cron import CronTrigger
 from flask import Flask
+from flask_babel import lazy_gettext as _l
+from sqlalchemy.orm import Session
 
 from app.extensions import db
+from app.models import JobRun, JobRunStatus, JobTrigger
+from app.models.base import utcnow
+from app.services import job_runs
+from config.settings import ConfigError
 
 log = logging.getLogger(__name__)
 
-# name → (callable(session), trigger kwargs). Features register their jobs here.
-JOBS: dict[str, tuple[Callable[[Any], Any], dict[str, Any]]] = {}
+CATCH_UP_EVERY = timedelta(minutes=5)
+MAX_CATCH_UP = 12  # at most this many missed fire times of one job are run
+FREQUENT = ("workflow_timers", "email_outbox")  # runs pruned after two days
 
 
-def register_job(name: str, fn: Callable[[Any], Any], **trigger: Any) -> None:
-    JOBS[name] = (fn, trigger)
+class SimulatedCrash(BaseException):
+    """Raised by tests from a progress hook to stop a job the way a killed process would."""
 
 
-def run_job(app: Flask, name: str) -> Any:
-    """Run one job in an app context as one transaction."""
-    fn, _trigger = JOBS[name]
+@dataclass
+class JobContext:
+    """What a job function gets: its session, its fire time, the settings and the run's hooks."""
+
+    session: Session
+    scheduled_for: datetime
+    config: Mapping[str, Any]
+    run_id: int
+    progress: Callable[[int, int], None] | None = None
+
+    @property
+    def local(self) -> datetime:
+        """The fire time in the district's time zone (periods are derived from it)."""
+        return self.scheduled_for.astimezone(ZoneInfo(self.config["TIMEZONE"]))
+
+    def checkpoint(self) -> None:
+        """Commit the work so far and refresh the run's heartbeat (long jobs call it per chunk)."""
+        job_runs.heartbeat(self.session, self.run_id)
+        self.session.commit()
+
+
+@dataclass(frozen=True)
+class Job:
+    name: str
+    fn: Callable[[JobContext], dict[str, Any] | int | None]
+    cron_setting: str
+    description: Any
+    catch_up: str = "latest"  # "all" missed fire times, the "latest" only, or "none"
+    enabled: Callable[[Mapping[str, Any]], bool] = field(default=lambda _config: True)
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    job: str
+    scheduled_for: datetime
+    claimed: bool
+    run_id: int | None = None
+    counts: dict[str, Any] | None = None
+    error: str | None = None
+
+
+JOBS: dict[str, Job] = {}
+
+
+def register_job(job: Job) -> None:
+    JOBS[job.name] = job
+
+
+def cron_trigger(config: Mapping[str, Any], job: Job) -> CronTrigger:
+    """The job's cron expression from settings, in the district's time zone."""
+    expr = config[job.cron_setting]
+    try:
+        return CronTrigger.from_crontab(expr, timezone=config["TIMEZONE"])
+    except ValueError as exc:
+        raise ConfigError(f"JIXIAO_{job.cron_setting}={expr!r} is not a cron expression: {exc}") from exc
+
+
+def fire_times(trigger: CronTrigger, after: datetime, until: datetime, limit: int = MAX_CATCH_UP) -> list[datetime]:
+    """Fire times in (after, until], the latest ``limit`` of them, oldest first, in UTC."""
+    out: list[datetime] = []
+    t = trigger.get_next_fire_time(None, after + timedelta(microseconds=1))
+    while t is not None and t <= until:
+        out.append(t.astimezone(UTC))
+        t = trigger.get_next_fire_time(t, t + timedelta(microseconds=1))
+    return out[-limit:]
+
+
+def latest_fire(trigger: CronTrigger, now: datetime) -> datetime | None:
+    """The last fire time at or before ``now``; searches growing windows so a per-minute cron stays cheap."""
+    for window in (
+        timedelta(minutes=2),
+        timedelta(hours=2),
+        timedelta(days=2),
+        timedelta(days=35),
+        timedelta(days=400),
+    ):
+        times = fire_times(trigger, now - window, now, limit=1)
+        if times:
+            return times[-1]
+    return None
+
+
+def execute(
+    app: Flask,
+    name: str,
+    scheduled_for: datetime,
+    trigger: JobTrigger = JobTrigger.schedule,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    now: datetime | None = None,
+) -> RunOutcome:
+    """Claim ``name`` for ``scheduled_for`` and, if this process won, run it as its own unit of work.
+
+    A job that raises is recorded as failed (and retried later); a process that dies mid-run
+    leaves its run ``running`` until the lease expires and another process takes it over.
+    """
+    register_default_jobs()
+    job = JOBS[name]
     with app.app_context():
+        session = db.session
         try:
-            result = fn(db.session)
-            db.session.commit()
-            return result
+            lease = timedelta(minutes=app.config["JOB_LEASE_MINUTES"])
+            claim = job_runs.claim(session, name, scheduled_for, trigger, lease=lease, now=now)
+            session.commit()
         except Exception:
-            db.session.rollback()
-            log.exception("scheduler job %s failed", name)
+            session.rollback()
+            session.remove()
             raise
+        if claim is None:
+            session.remove()
+            return RunOutcome(name, scheduled_for, claimed=False)
+        ctx = JobContext(session, scheduled_for, app.config, claim.run_id, progress)
+        try:
+            result = job.fn(ctx)
+            counts = result if isinstance(result, dict) else {"count": int(result or 0)}
+            job_runs.finish(session, claim.run_id, counts)
+            session.commit()
+            log.info("job %s for %s done: %s", name, scheduled_for.isoformat(), counts)
+            return RunOutcome(name, scheduled_for, True, claim.run_id, counts)
+        except Exception as exc:
+            session.rollback()
+            error = f"{type(exc).__name__}: {exc}"
+            job_runs.fail(session, claim.run_id, error)
+            session.commit()
+            log.exception("job %s for %s failed", name, scheduled_for.isoformat())
+            return RunOutcome(name, scheduled_for, True, claim.run_id, error=error)
         finally:
-            db.session.remove()
+            session.remove()
+
+
+def run_due(app: Flask, name: str, now: datetime | None = None) -> RunOutcome | None:
+    """What the cron trigger calls: run the job's latest fire time at or before now (once across processes)."""
+    register_default_jobs()
+    now = now or utcnow()
+    fired = latest_fire(cron_trigger(app.config, JOBS[name]), now)
+    if fired is None:
+        return None
+    return execute(app, name, fired, JobTrigger.schedule, now=now)
+
+
+def run_now(app: Flask, name: str, now: datetime | None = None) -> RunOutcome:
+    """The office page's "run now": one claimed run whose fire time is now."""
+    register_default_jobs()
+    if name not in JOBS:
+        raise KeyError(name)
+    at = (now or utcnow()).replace(microsecond=0)
+    return execute(app, name, at, JobTrigger.manual, now=now)
+
+
+def catch_up(app: Flask, now: datetime | None = None, only: list[str] | None = None) -> dict[str, list[RunOutcome]]:
+    """Run fire times that passed while no scheduler ran (see the module docstring for the policy)."""
+    register_default_jobs()
+    now = now or utcnow()
+    done: dict[str, list[RunOutcome]] = {}
+    for job in JOBS.values():
+        if job.catch_up == "none" or (only is not None and job.name not in only) or not job.enabled(app.config):
+            continue
+        trigger = cron_trigger(app.config, job)
+        latest = latest_fire(trigger, now)
+        if latest is None:
+            continue
+        with app.app_context():
+            session = db.session
+            try:
+                last = job_runs.last_run(session, job.name, scheduled_only=True)
+                if last is None:
+                    job_runs.record_skipped(session, job.name, latest, "before the scheduler's first start")
+                    session.commit()
+                    continue
+                if job.catch_up == "all":  # every fire time after the last one that finished, failed ones again
+                    anchor = job_runs.last_run(session, job.name, scheduled_only=True, finished_only=True)
+                    if anchor is None:
+                        anchor = job_runs.last_run(session, job.name, scheduled_only=True, first=True)
+                        assert anchor is not None
+                        after = anchor.scheduled_for - timedelta(microseconds=1)
+                    else:
+                        after = anchor.scheduled_for
+                    times = fire_times(trigger, after, now)
+                else:
+                    times = [latest]
+                existing = job_runs.runs_at(session, job.name, times)
+                todo = [t for t in times if not _finished(existing.get(t))]
+                session.commit()
+            finally:
+                session.remove()
+        for t in todo:
+            outcome = execute(app, job.name, t, JobTrigger.catch_up, now=now)
+            if outcome.claimed:
+                done.setdefault(job.name, []).append(outcome)
+    return done
+
+
+def _finished(run: JobRun | None) -> bool:
+    return run is not None and run.status in (JobRunStatus.succeeded, JobRunStatus.skipped)
+
+
+@dataclass(frozen=True)
+class JobInfo:
+    job: Job
+    cron: str
+    enabled: bool
+    next_run: datetime | None
+    last: JobRun | None
+    recent: list[JobRun]
+
+
+def overview(session: Session, config: Mapping[str, Any], now: datetime | None = None) -> list[JobInfo]:
+    """For the office page: each job's schedule, last run (when, result, counts) and next run."""
+    register_default_jobs()
+    now = now or utcnow()
+    out = []
+    for job in JOBS.values():
+        trigger = cron_trigger(config, job)
+        enabled = job.enabled(config)
+        nxt = trigger.get_next_fire_time(None, now) if enabled else None
+        recent = job_runs.recent_runs(session, job.name, limit=5)
+        out.append(JobInfo(job, config[job.cron_setting], enabled, nxt, recent[0] if recent else None, recent))
+    return out
+
+
+# --- the jobs ------------------------------------------------------------------------------
+
+PROCESS = "periodic_appraisal"
+
+
+def _weekly(ctx: JobContext) -> dict[str, Any]:
+    from app.services import reminders
+    from app.services.periods import iso_week
+
+    week = iso_week(ctx.local.date())
+    return {"week": week, **reminders.weekly_log_reminders(ctx.session, week)}
+
+
+def _monthly(ctx: JobContext) -> dict[str, Any]:
+    from app.services import cycles
+    from app.services.actor import SYSTEM
+    from app.services.periods import month_before
+
+    summary = cycles.open_cycle(
+        ctx.session,
+        SYSTEM,
+        PROCESS,
+        month_before(ctx.local.date()),
+        progress=ctx.progress,
+        checkpoint=ctx.checkpoint,
+        chunk_size=int(ctx.config["CYCLE_CHUNK_SIZE"]),
+    )
+    return summary.as_counts()
+
+
+def _quarterly(ctx: JobContext) -> dict[str, Any]:
+    from app.services import reminders
+    from app.services.periods import quarter_before
+
+    quarter = quarter_before(ctx.local.date())
+    return {"quarter": quarter, **reminders.quarterly_publish_reminders(ctx.session, quarter)}
+
+
+def _daily(ctx: JobContext) -> dict[str, Any]:
+    from app.services import reminders
+
+    return reminders.overdue_digests(ctx.session, ctx.local.date().isoformat(), utcnow())
+
+
+def _timers(ctx: JobContext) -> dict[str, Any]:
+    from app.workflow.runtime import fire_due_timers
+
+    counts = {"fired": fire_due_timers(ctx.session)}
+    if ctx.local.minute == 0:  # hourly: drop old runs of the per-minute jobs
+        counts["pruned_runs"] = job_runs.prune(ctx.session, list(FREQUENT), utcnow() - timedelta(days=2))
+    return counts
+
+
+def smtp_config(config: Mapping[str, Any]) -> Any:
+    from app.services.mailer import SmtpConfig
+
+    return SmtpConfig(
+        host=config["SMTP_HOST"],
+        port=int(config["SMTP_PORT"]),
+        user=config["SMTP_USER"],
+        password=config["SMTP_PASSWORD"],
+        sender=config["SMTP_FROM"],
+        starttls=bool(config["SMTP_STARTTLS"]),
+    )
+
+
+def _email(ctx: JobContext) -> dict[str, Any]:
+    from app.services import mailer
+    from app.web.notifications.texts import email_for
+
+    return mailer.send_pending(ctx.session, smtp_config(ctx.config), email_for)
 
 
 def register_default_jobs() -> None:
-    """The jobs every deployment runs; schedules come from settings where they vary."""
-    from app.workflow.runtime import fire_due_timers
-
-    # Due BPMN timers (reminders, escalations); only instances whose next_timer_at passed are loaded.
-    register_job("workflow_timers", fire_due_timers, trigger="interval", minutes=1)
+    """The jobs every deployment runs; their schedules come from the ``CRON_*`` settings."""
+    if JOBS:
+        return
+    register_job(
+        Job("weekly_logs", _weekly, "CRON_WEEKLY", _l("Remind everyone of the enabled units to write the week's log"))
+    )
+    register_job(
+        Job(
+            "monthly_cycles",
+            _monthly,
+            "CRON_MONTHLY",
+            _l("Open the periodic appraisal of the month just ended for every active person of the enabled units"),
+            catch_up="all",
+        )
+    )
+    register_job(
+        Job(
+            "quarterly_publish",
+            _quarterly,
+            "CRON_QUARTERLY",
+            _l("Remind the unit administrators of the enabled units to publish the quarter just ended"),
+            catch_up="all",
+        )
+    )
+    register_job(
+        Job("overdue_digest", _daily, "CRON_DAILY", _l("Overdue digest for each person and each unit administrator"))
+    )
+    register_job(
+        Job(
+            "workflow_timers",
+            _timers,
+            "CRON_TIMERS",
+            _l("Fire due BPMN timers (reminders, escalations)"),
+            catch_up="none",
+        )
+    )
+    register_job(
+        Job(
+            "email_outbox",
+            _email,
+            "CRON_EMAIL",
+            _l("Send notification e-mails (needs SMTP_HOST)"),
+            catch_up="none",
+            enabled=lambda config: bool(config.get("SMTP_HOST")),
+        )
+    )
 
 
 def start_scheduler(app: Flask) -> BackgroundScheduler:
+    """Start APScheduler with one cron job per enabled job plus the periodic catch-up (also run at once)."""
     register_default_jobs()
     scheduler = BackgroundScheduler(timezone=app.config["TIMEZONE"])
-    for name, (_fn, trigger) in JOBS.items():
+    active = [job for job in JOBS.values() if job.enabled(app.config)]
+    for job in active:
         scheduler.add_job(
-            run_job, args=(app, name), id=name, replace_existing=True, coalesce=True, max_instances=1, **trigger
+            run_due,
+            trigger=cron_trigger(app.config, job),
+            args=(app, job.name),
+            id=job.name,
+            replace_existing=True,
+            coalesce=True,
+            max_instances=1,
+            misfire_grace_time=None,
         )
+    scheduler.add_job(
+        catch_up,
+        "interval",
+        seconds=int(CATCH_UP_EVERY.total_seconds()),
+        args=(app,),
+        id="catch_up",
+        next_run_time=datetime.now(ZoneInfo(app.config["TIMEZONE"])),
+        coalesce=True,
+        max_instances=1,
+    )
     scheduler.start()
-    log.info("scheduler started with %d jobs", len(JOBS))
+    log.info("scheduler started with %d jobs", len(active))
     return scheduler

@@ -58,6 +58,21 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MAX_UPLOAD_MB", 10, "Largest accepted upload (Excel, BPMN, evidence) in MiB.", int),
     Setting("COOKIE_SECURE", False, "Send cookies only over HTTPS (turn on behind TLS).", _bool),
     Setting("LOAD_DEMO", True, "`make run` loads the demo district into an empty database.", _bool),
+    # Scheduler: crontab syntax (minute hour day month weekday) in TIMEZONE; name weekdays (mon…sun).
+    Setting("CRON_WEEKLY", "0 8 * * mon", "Weekly job: remind everyone of enabled units to write the week's log."),
+    Setting("CRON_MONTHLY", "0 1 1 * *", "Monthly job: open periodic_appraisal for the month just ended."),
+    Setting("CRON_QUARTERLY", "0 2 1 1,4,7,10 *", "Quarterly job: remind unit administrators to publish the quarter."),
+    Setting("CRON_DAILY", "0 7 * * *", "Daily job: overdue digest per person and per unit administrator."),
+    Setting("CRON_TIMERS", "* * * * *", "Fire due BPMN timers (reminders, escalations)."),
+    Setting("CRON_EMAIL", "* * * * *", "Send pending notification e-mails (only when SMTP_HOST is set)."),
+    Setting("JOB_LEASE_MINUTES", 30, "A job run silent for this long counts as crashed and is taken over.", int),
+    Setting("CYCLE_CHUNK_SIZE", 200, "People opened per commit when a cycle opens.", int),
+    Setting("SMTP_HOST", "", "SMTP server for notification e-mails; empty turns e-mail off."),
+    Setting("SMTP_PORT", 25, "SMTP port.", int),
+    Setting("SMTP_USER", "", "SMTP login; empty sends without logging in."),
+    Setting("SMTP_PASSWORD", "", "SMTP password."),
+    Setting("SMTP_FROM", "jixiao@localhost", "Sender address of notification e-mails."),
+    Setting("SMTP_STARTTLS", False, "Upgrade the SMTP connection with STARTTLS.", _bool),
 )
 
 ENVIRONMENTS: Mapping[str, Mapping[str, Any]] = {

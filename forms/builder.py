@@ -10,7 +10,7 @@ from werkzeug.datastructures import MultiDict
 from wtforms import DecimalField, Form, RadioField, SelectChoice, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, ValidationError
 
-from forms.registry import FORMS, FieldSpec, FormSpec
+from forms.registry import FLAT_TYPES, FORMS, FieldSpec, FormSpec
 
 
 class RequiredIf:
@@ -54,7 +54,7 @@ def _field(spec: FieldSpec, translate: Any) -> Any:
 @cache
 def _form_class(key: str, base: type[Form], translate: Any) -> type[Form]:
     spec = FORMS[key]
-    attrs = {f.name: _field(f, translate) for f in spec.fields}
+    attrs = {f.name: _field(f, translate) for f in spec.fields if f.type in FLAT_TYPES}
     return type(f"{key.title().replace('_', '')}Form", (base,), attrs)
 
 
@@ -65,7 +65,7 @@ def form_class(key: str, base: type[Form] = Form, translate: Any = str) -> type[
 def validate_json(key: str, payload: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:
     """Validate an API payload; return (clean data, {field: message})."""
     spec = FORMS[key]
-    unknown = set(payload) - {f.name for f in spec.fields}
+    unknown = set(payload) - {f.name for f in spec.fields if f.type in FLAT_TYPES}
     formdata = MultiDict({k: ("" if v is None else str(v)) for k, v in payload.items() if k not in unknown})
     form = form_class(key)(formdata=formdata)
     errors: dict[str, str] = {}
@@ -80,6 +80,8 @@ def clean_data(spec: FormSpec, form: Form) -> dict[str, Any]:
     """Form values as JSON-friendly task data (numbers as float, text stripped)."""
     out: dict[str, Any] = {}
     for f in spec.fields:
+        if f.type not in FLAT_TYPES:
+            continue
         value = form[f.name].data
         if f.type == "number":
             out[f.name] = float(value) if value is not None else None

@@ -53,6 +53,9 @@ class FormSpec:
     decision_field: str | None = None
     comment_field: str | None = None
     generic: bool = False
+    # A browser page (endpoint) that renders this form instead of the generic task page; such
+    # forms carry structured data and are validated by the domain's task handler.
+    page: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -107,17 +110,42 @@ INDICATOR_DRAFT = FormSpec(
     title=N_("Annual indicators"),
     fields=(
         FieldSpec(
-            "indicators_text",
-            "textarea",
-            "Indicators",
+            "indicators",
+            "indicators",
+            N_("Indicators"),
             required=True,
-            max_length=20000,
-            help=N_("One indicator per line: category, name, standard, weight."),
+            help=N_("A list of {category, name, standard, weight, method, unit_task_id}; weights add up to 100."),
         ),
         FieldSpec("note", "textarea", N_("Note to the reviewer")),
     ),
     comment_field="note",
     shows=("comment",),
+    page="indicators.task",
+)
+
+INDICATOR_REVIEW = FormSpec(
+    key="indicator_review",
+    title=N_("Review of the indicators"),
+    fields=(
+        FieldSpec("decision", "choice", N_("Decision"), required=True, choices=REVIEW_DECISIONS),
+        FieldSpec(
+            "comment",
+            "textarea",
+            N_("Comment"),
+            required_if=("decision", ("return",)),
+            help=N_("Required when you return it: say what must change."),
+        ),
+        FieldSpec(
+            "item_comments",
+            "item_comments",
+            N_("Comments on single indicators"),
+            help=N_("An object mapping an indicator's id to your comment on it."),
+        ),
+    ),
+    decision_field="decision",
+    comment_field="comment",
+    shows=("note",),
+    page="indicators.task",
 )
 
 PERIOD_SUMMARY = FormSpec(
@@ -147,7 +175,10 @@ APPRAISAL_SCORE = FormSpec(
     shows=("summary", "plan", "appeal_reason", "comment"),
 )
 
-FORMS: dict[str, FormSpec] = {f.key: f for f in (REVIEW, ACKNOWLEDGE, INDICATOR_DRAFT, PERIOD_SUMMARY, APPRAISAL_SCORE)}
+FORMS: dict[str, FormSpec] = {
+    f.key: f for f in (REVIEW, ACKNOWLEDGE, INDICATOR_DRAFT, INDICATOR_REVIEW, PERIOD_SUMMARY, APPRAISAL_SCORE)
+}
+FLAT_TYPES = frozenset({"text", "textarea", "choice", "number"})
 
 # Labels for instance data shown read-only on task pages.
 DATA_LABELS: dict[str, str] = {

@@ -73,3 +73,28 @@ def test_completing_a_finished_task_in_the_browser_says_so(client, session, logi
     assert client.post(f"/tasks/{task.id}", data={"summary": "一次"}).status_code == 302
     r = client.post(f"/tasks/{task.id}", data={"summary": "两次"}, follow_redirects=True)
     assert r.status_code == 200 and 'id="not-actionable"' in r.get_data(as_text=True)
+
+
+def test_unit_admin_filters_shared_tasks_by_section(client, session, login_as) -> None:
+    from app.models import OrgUnit, Person
+
+    # everyone of two vacant-headed sections falls to the unit admin; the filter narrows by section
+    admin = login_as("unit_admin")
+    sections = session.scalars(select(OrgUnit).where(OrgUnit.code.in_(["ljjd-3", "ljjd-4"]))).all()
+    from app.models import RoleAssignment
+
+    for s in sections:
+        session.query(RoleAssignment).filter_by(org_unit_id=s.id).delete()
+    session.commit()
+    from app.services.actor import actor_for_user
+
+    for s in sections:
+        person = session.scalar(select(Person).where(Person.section_id == s.id).order_by(Person.staff_no))
+        start = runtime.start_process(session, SYSTEM, "periodic_appraisal", "2026-07", person.id)
+        runtime.complete_task(session, actor_for_user(session, person.account), start.tasks[0].id, {"summary": "x"})
+    session.commit()
+    html = client.get("/tasks?period=2026-07").get_data(as_text=True)
+    assert html.count('data-step="section_score"') == 2 and 'id="filter-section"' in html
+    html = client.get(f"/tasks?period=2026-07&section_id={sections[0].id}").get_data(as_text=True)
+    assert html.count('data-step="section_score"') == 1
+    assert admin.person_id

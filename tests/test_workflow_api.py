@@ -10,6 +10,18 @@ from sqlalchemy import select
 from app.models import HumanTask, Notification, Person, ProcessInstance, TaskStatus, UserAccount
 from tests.conftest import demo_account
 
+ROWS = [
+    {
+        "category": "key_work",
+        "name": "预算编制",
+        "standard": "按期完成年度预算编制",
+        "weight": 60,
+        "method": "按节点考核",
+    },
+    {"category": "duties", "name": "日常报销审核", "standard": "差错率低于1%", "weight": 40, "method": "抽查"},
+]
+ROWS_40 = [dict(ROWS[0], weight=40), dict(ROWS[1], weight=40)]
+
 
 def _tasks(client, headers, scope="mine", **params) -> list[dict[str, Any]]:
     r = client.get("/api/v1/tasks", headers=headers, query_string={"scope": scope, **params})
@@ -109,23 +121,25 @@ def test_indicator_setting_with_return_loops_until_effective(client, session, ro
     r = client.post("/api/v1/processes/indicator_setting/start", headers=roles["staff"], json={"period": "2027"})
     assert r.status_code == 201
     draft = r.get_json()["tasks"][0]
-    out = _complete(client, roles["staff"], draft["id"], {"indicators_text": "重点工作,预算编制,按期,40"})
+    refused = _complete(client, roles["staff"], draft["id"], {"indicators": ROWS_40}, status=422)
+    assert "add up to 80" in refused["error"]["fields"]["indicators"]
+    out = _complete(client, roles["staff"], draft["id"], {"indicators": ROWS})
     review = out["next_tasks"][0]
     assert review["step_id"] == "section_review"
-    out = _complete(client, roles["head"], review["id"], {"decision": "return", "comment": "权重不合理"})
+    out = _complete(client, roles["head"], review["id"], {"decision": "return", "comment": "标准不够具体"})
     redraft = out["next_tasks"][0]
     assert redraft["step_id"] == "draft"
     assert (
         client.get(f"/api/v1/tasks/{redraft['id']}", headers=roles["staff"]).get_json()["data"]["comment"]
-        == "权重不合理"
+        == "标准不够具体"
     )
-    out = _complete(client, roles["staff"], redraft["id"], {"indicators_text": "重点工作,预算编制,按期,50"})
+    out = _complete(client, roles["staff"], redraft["id"], {"indicators": ROWS})
     out = _complete(client, roles["head"], out["next_tasks"][0]["id"], {"decision": "approve"})
     approve = out["next_tasks"][0]
     assert approve["step_id"] == "principal_approve"
     out = _complete(client, roles["principal"], approve["id"], {"decision": "return", "comment": "再细化"})
     assert out["next_tasks"][0]["step_id"] == "draft"
-    out = _complete(client, roles["staff"], out["next_tasks"][0]["id"], {"indicators_text": "细化后的指标"})
+    out = _complete(client, roles["staff"], out["next_tasks"][0]["id"], {"indicators": ROWS})
     out = _complete(client, roles["head"], out["next_tasks"][0]["id"], {"decision": "approve"})
     out = _complete(client, roles["principal"], out["next_tasks"][0]["id"], {"decision": "approve"})
     assert out["instance"]["status"] == "completed"

@@ -188,7 +188,8 @@ def _race(engines: list[Engine], work: list[Callable[[Session, threading.Barrier
 def _completer(username: str, task_id: int, payload: dict[str, Any]) -> Callable[..., Any]:
     def work(s: Session, barrier: threading.Barrier) -> int:
         actor = _actor(s, username)
-        barrier.wait()
+        s.rollback()  # the actor is plain data; hold no transaction while waiting for the other thread
+        barrier.wait(timeout=60)
         return runtime.complete_task(s, actor, task_id, payload).task.id
 
     return work
@@ -278,7 +279,7 @@ def test_concurrent_starts_of_the_same_instance_create_it_once_and_both_return_i
 
     def starter(period: str) -> Callable[..., Any]:
         def work(s: Session, barrier: threading.Barrier) -> tuple[int, bool]:
-            barrier.wait()
+            barrier.wait(timeout=60)
             result = runtime.start_process(s, SYSTEM, PROCESS, period, subject)
             return result.instance.id, result.created
 
@@ -373,3 +374,32 @@ def test_new_section_head_inherits_open_tasks_and_the_old_one_no_longer_sees_the
     # another section's task kept its head
     session.refresh(elsewhere)
     assert _candidates(session, elsewhere) == {_person_id(session, "ljjd101")}
+
+
+def test_concurrent_first_starts_store_the_shipped_definition_once(
+    committed: Committed, thread_engines: list[Engine]
+) -> None:
+    with committed.factory() as s:
+        if s.scalar(select(func.count()).select_from(ProcessDefinition).where(ProcessDefinition.key == PROCESS)):
+            pytest.skip("a committed definition exists already; this race is about the very first start")
+        subjects = [_person_id(s, "ljjd105"), _person_id(s, "ljjd106")]
+    period = "2034-01"
+    committed.keys.extend((subject, period) for subject in subjects)
+
+    def starter(subject: int) -> Callable[..., Any]:
+        def work(s: Session, barrier: threading.Barrier) -> int:
+            barrier.wait(timeout=60)
+            return runtime.start_process(s, SYSTEM, PROCESS, period, subject).instance.id
+
+        return work
+
+    outcomes = _race(thread_engines, [starter(subjects[0]), starter(subjects[1])])
+    errors = [o.trace for o in outcomes if o.error is not None]
+    assert not errors, "a first start failed:\n" + "\n".join(errors)
+    with committed.factory() as s:
+        versions = s.scalars(select(ProcessDefinition.version).where(ProcessDefinition.key == PROCESS)).all()
+        assert versions == [1]
+        definition_ids = set(
+            s.scalars(select(ProcessInstance.definition_id).where(ProcessInstance.id.in_([o.value for o in outcomes])))
+        )
+        assert len(definition_ids) == 1

@@ -1,6 +1,19 @@
 """SQLAlchemy models, one module per aggregate. Importing this package registers them all."""
 
 from app.models.base import Base
+from app.models.indicators import (
+    Category,
+    CommonIndicator,
+    IndicatorItem,
+    IndicatorSet,
+    IndicatorSetVersion,
+    SetStatus,
+    UnitTask,
+    UnitTaskAssignment,
+    UnitTaskComment,
+    UnitTaskProgress,
+    VersionStatus,
+)
 from app.models.org import OrgKind, OrgUnit, UnitType
 from app.models.people import (
     ROLE_SCOPE_KIND,
@@ -12,6 +25,7 @@ from app.models.people import (
     RoleAssignment,
     UserAccount,
 )
+from app.models.scheduling import JobRun, JobRunStatus, JobTrigger, NotificationPreference
 from app.models.workflow import (
     DefinitionStatus,
     HumanTask,
@@ -29,11 +43,20 @@ __all__ = [
     "ApiToken",
     "AuthSession",
     "Base",
+    "Category",
+    "CommonIndicator",
     "DefinitionStatus",
     "HumanTask",
+    "IndicatorItem",
+    "IndicatorSet",
+    "IndicatorSetVersion",
     "InstanceEvent",
     "InstanceStatus",
+    "JobRun",
+    "JobRunStatus",
+    "JobTrigger",
     "Notification",
+    "NotificationPreference",
     "OrgKind",
     "OrgUnit",
     "Person",
@@ -42,8 +65,14 @@ __all__ = [
     "ProcessInstance",
     "Role",
     "RoleAssignment",
+    "SetStatus",
     "TaskCandidate",
     "TaskStatus",
+    "UnitTask",
+    "UnitTaskAssignment",
+    "UnitTaskComment",
+    "UnitTaskProgress",
     "UnitType",
     "UserAccount",
+    "VersionStatus",
 ]

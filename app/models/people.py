@@ -51,6 +51,7 @@ class Person(TimestampMixin, Base):
     staff_no: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(50), index=True)
     post: Mapped[str | None] = mapped_column(String(100))
+    email: Mapped[str | None] = mapped_column(String(254))  # for notification e-mails, when the person wants them
     section_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"), index=True)
     status: Mapped[PersonStatus] = mapped_column(
         Enum(PersonStatus, native_enum=False, length=16), default=PersonStatus.active, index=True

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     Enum,
     ForeignKey,
     Index,
@@ -20,6 +21,8 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    false,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -66,7 +69,7 @@ class ProcessInstance(Base):
 
     __tablename__ = "process_instance"
     __table_args__ = (
-        UniqueConstraint("process_key", "subject_id", "period"),
+        UniqueConstraint("process_key", "subject_id", "period", "revision"),
         Index("ix_process_instance_next_timer", "next_timer_at"),
     )
 
@@ -75,6 +78,8 @@ class ProcessInstance(Base):
     process_key: Mapped[str] = mapped_column(String(64))
     subject_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
     period: Mapped[str] = mapped_column(String(16))
+    # 0 for the regular run of a period; 1.. for further runs the domain asks for (an adjustment).
+    revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     status: Mapped[InstanceStatus] = mapped_column(
         Enum(InstanceStatus, native_enum=False, length=16), default=InstanceStatus.running, index=True
     )
@@ -174,7 +179,10 @@ class Notification(Base):
     """An in-app message: task assigned, reminder, escalation, return, feedback."""
 
     __tablename__ = "notification"
-    __table_args__ = (Index("ix_notification_recipient", "recipient_id", "read_at"),)
+    __table_args__ = (
+        Index("ix_notification_recipient", "recipient_id", "read_at"),
+        Index("ix_notification_email_outbox", "email_wanted", "email_sent_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     recipient_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
@@ -184,3 +192,14 @@ class Notification(Base):
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     read_at: Mapped[datetime | None]
+    # Scheduler messages (weekly log, digests) carry their facts here and are worded at display time.
+    data: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    # Set for messages that must exist once (e.g. ``weekly_log:2026-W47:17``); NULL for task messages.
+    dedupe_key: Mapped[str | None] = mapped_column(String(120), unique=True)
+    # Channels chosen from the recipient's preferences when the message was created.
+    in_app: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
+    email_wanted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    email_sent_at: Mapped[datetime | None]
+    email_attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+    recipient: Mapped[Person] = relationship(foreign_keys=[recipient_id])

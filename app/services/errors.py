@@ -42,3 +42,26 @@ class Invalid(ServiceError):
     def __init__(self, message: str, fields: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.fields = fields or {}
+
+
+class Text(str):
+    """A user-facing message that can be shown in the user's language.
+
+    It is the English text (so logs, the API and tests read it as a plain string) and keeps
+    its msgid and parameters, so the web layer can translate it: ``localise(text)``.
+    Create it with ``T_("The weights add up to %(total)s.", total=80)``; ``make messages``
+    extracts ``T_`` calls.
+    """
+
+    msgid: str
+    params: dict[str, object]
+
+    def __new__(cls, msgid: str, **params: object) -> Text:
+        obj = super().__new__(cls, msgid % params if params else msgid)
+        obj.msgid = msgid
+        obj.params = params
+        return obj
+
+
+def T_(msgid: str, **params: object) -> Text:
+    return Text(msgid, **params)

@@ -51,3 +51,15 @@ def check_period(process_key: str, key: object) -> str:
 def month_before(day: date) -> str:
     last = day.replace(day=1) - timedelta(days=1)
     return f"{last.year}-{last.month:02d}"
+
+
+def iso_week(day: date) -> str:
+    """The ISO week ``day`` falls in, e.g. ``2026-W47``."""
+    year, week, _ = day.isocalendar()
+    return f"{year}-W{week:02d}"
+
+
+def quarter_before(day: date) -> str:
+    """The quarter that ended before the quarter of ``day``: on 2027-01-01 that is ``2026-Q4``."""
+    quarter = (day.month - 1) // 3 + 1
+    return f"{day.year - 1}-Q4" if quarter == 1 else f"{day.year}-Q{quarter - 1}"

@@ -9,6 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
+from app.db import READ_ONLY
 from app.extensions import db, login_manager
 from app.services import accounts
 from app.services.errors import ServiceError
@@ -24,6 +25,14 @@ def register_web(app: Flask) -> None:
 
     for bp in (auth_bp, main_bp, inbox_bp, org_bp, api_bp):
         app.register_blueprint(bp)
+    from app.web.cycles import bp as cycles_bp
+    from app.web.notifications import bp as notifications_bp
+
+    app.register_blueprint(cycles_bp)
+    app.register_blueprint(notifications_bp)
+    from app.web.matrix import bp as matrix_bp
+
+    app.register_blueprint(matrix_bp)
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to continue.")
@@ -36,6 +45,17 @@ def register_web(app: Flask) -> None:
         if account is None or str(account.id) != _user_id:
             return None
         return CurrentUser(account, sid)
+
+    @app.before_request
+    def _mark_read_only() -> None:
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            g.read_only_token = READ_ONLY.set(True)
+
+    @app.teardown_request
+    def _unmark_read_only(_exc: BaseException | None) -> None:
+        token = g.pop("read_only_token", None)
+        if token is not None:
+            READ_ONLY.reset(token)
 
     @app.after_request
     def _finish_unit_of_work(response: Response) -> Response:
@@ -50,9 +70,12 @@ def register_web(app: Flask) -> None:
     from flask_babel import get_locale
 
     from app.web import labels
+    from app.web.localise import localise
 
+    app.jinja_env.filters["localise"] = localise
     app.jinja_env.globals.update(
         get_locale=get_locale,
+        localise=localise,
         role_label=labels.role_label,
         unit_type_label=labels.unit_type_label,
         task_status=labels.task_status,
@@ -70,6 +93,8 @@ def register_web(app: Flask) -> None:
             return {"nav_items": [], "nav_badges": {}}
         return {"nav_items": navigation(current_user), "nav_badges": badges(current_user)}
 
+    from app.web.localise import localise
+
     @app.errorhandler(ServiceError)
     def _service_error(exc: ServiceError) -> Any:
         db.session.rollback()
@@ -80,7 +105,7 @@ def register_web(app: Flask) -> None:
             if details := getattr(exc, "details", None):
                 body.update(details)
             return jsonify({"error": body}), exc.status
-        return render_template("error.html", status=exc.status, message=exc.message), exc.status
+        return render_template("error.html", status=exc.status, message=localise(exc.message)), exc.status
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException) -> Any:

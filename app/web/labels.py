@@ -55,6 +55,11 @@ NOTIFICATION_KINDS: dict[str, LazyString] = {
     "appeal": _l("Appeal"),
     "reminder": _l("Reminder"),
     "escalation": _l("Escalation"),
+    "feedback": _l("Feedback"),
+    "weekly_log": _l("Weekly log"),
+    "publish_quarter": _l("Publish the quarter"),
+    "overdue_digest": _l("My overdue tasks"),
+    "overdue_unit_digest": _l("Overdue tasks of my unit"),
 }
 
 

@@ -27,6 +27,12 @@ ITEMS: tuple[NavItem, ...] = (
     NavItem("home", _l("Home"), "main.home"),
     NavItem("tasks", _l("My tasks"), "inbox.tasks"),
     NavItem(
+        "matrix",
+        _l("Responsibility matrix"),
+        "matrix.index",
+        frozenset(Role) - {Role.sys_admin, Role.sec_admin, Role.audit_admin},
+    ),
+    NavItem(
         "org",
         _l("Organisation"),
         "org.tree",
@@ -38,6 +44,8 @@ ITEMS: tuple[NavItem, ...] = (
         "org.people",
         frozenset({Role.unit_admin, Role.perf_office}),
     ),
+    NavItem("cycles", _l("Cycles"), "cycles.office", frozenset({Role.perf_office})),
+    NavItem("notifications", _l("Messages"), "notifications.index"),
 )
 
 
@@ -47,9 +55,11 @@ def navigation(user: object) -> list[NavItem]:
 
 
 def badges(user: object) -> dict[str, int]:
-    """Counts shown beside navigation items (tasks waiting for me)."""
+    """Counts shown beside navigation items (tasks waiting for me, unread messages)."""
     from app.extensions import db
+    from app.services.notifications import unread_count
     from app.workflow import inbox
 
-    counts = inbox.counts(db.session, user.actor)  # type: ignore[attr-defined]
-    return {"tasks": counts["mine"] + counts["claimable"]}
+    actor = user.actor  # type: ignore[attr-defined]
+    counts = inbox.counts(db.session, actor)
+    return {"tasks": counts["mine"] + counts["claimable"], "notifications": unread_count(db.session, actor.person_id)}

@@ -82,7 +82,7 @@ class LoadedDefinition:
 
 
 def _describe(el: Any) -> str:
-    """"userTask 'section_review' (股室负责人审核)" for an element: the nearest BPMN element with an id.
+    """ "userTask 'section_review' (股室负责人审核)" for an element: the nearest BPMN element with an id.
 
     Extension elements (spiffworkflow:parameter, serviceTaskOperator) carry ids of their own that
     mean nothing to the modeller, so they are skipped.

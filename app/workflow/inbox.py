@@ -106,6 +106,21 @@ def list_tasks(
     return TaskPage(list(items), total, max(page, 1), per_page)
 
 
+def filter_options(session: Session, actor: Actor, scope: str) -> list[tuple[int, str, int, str]]:
+    """(unit id, unit name, section id, section name) of the tasks in a scope, for the filter menus."""
+    from app.models import OrgUnit
+
+    sub = scope_query(actor, scope).with_only_columns(HumanTask.unit_id, HumanTask.section_id).distinct().subquery()
+    unit, section = OrgUnit.__table__.alias("u"), OrgUnit.__table__.alias("s")
+    rows = session.execute(
+        select(unit.c.id, unit.c.name, section.c.id, section.c.name)
+        .join(sub, sub.c.unit_id == unit.c.id)
+        .join(section, sub.c.section_id == section.c.id)
+        .order_by(unit.c.sort_order, unit.c.id, section.c.sort_order, section.c.id)
+    ).all()
+    return [(r[0], r[1], r[2], r[3]) for r in rows]
+
+
 def counts(session: Session, actor: Actor) -> dict[str, int]:
     """Badge counts for the navigation: waiting for me, claimable, overdue among mine."""
     now = datetime.now().astimezone()

@@ -11,12 +11,12 @@ from sqlalchemy.orm import Session
 from app.models import (
     HumanTask,
     InstanceEvent,
-    Notification,
     Person,
     ProcessInstance,
     TaskCandidate,
     TaskStatus,
 )
+from app.services import notifications
 from app.workflow import assignment
 from app.workflow import engine as eng
 from app.workflow.definitions import LoadedDefinition
@@ -41,8 +41,8 @@ def notify(
     text: str,
     link: str | None = None,
 ) -> None:
-    for pid in dict.fromkeys(people):
-        session.add(Notification(recipient_id=pid, kind=kind, text=text[:500], link=link, instance_id=instance.id))
+    """Message the people by their preferences (``app.services.notifications``)."""
+    notifications.notify(session, people, kind, text, link=link, instance_id=instance.id)
 
 
 def sync_tasks(
@@ -58,7 +58,7 @@ def sync_tasks(
     """Mirror READY user tasks, cancel rows the engine no longer waits on, deliver notify requests.
 
     New tasks notify their candidates: ``returned`` after a return, ``appeal`` after an appeal,
-    else ``assigned``.
+    ``feedback`` when a result comes back to acknowledge, else ``assigned``.
     """
     ready = {str(t.id): t for t in eng.ready_user_tasks(wf)}
     open_rows = session.scalars(
@@ -100,6 +100,8 @@ def sync_tasks(
         session.add(row)
         created.append(row)
         kind = {"return": "returned", "appeal": "appeal"}.get(decision or "", "assigned")
+        if kind == "assigned" and step.form == "feedback_ack":
+            kind = "feedback"  # the result is back: acknowledge or appeal
         notify(session, who.person_ids, kind, instance, f"{step.name} · {subject.name} · {instance.period}")
     for request in outbox.items:
         role = str(request.get("role", ""))

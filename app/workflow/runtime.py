@@ -30,7 +30,7 @@ from app.services.actor import Actor
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.services.periods import check_period
 from app.workflow import engine as eng
-from app.workflow import mirror, repository
+from app.workflow import hooks, mirror, repository
 from forms import FORMS
 from forms.builder import validate_json
 
@@ -57,9 +57,20 @@ def _may_start_for(actor: Actor, subject: Person) -> bool:
 
 
 def start_process(
-    session: Session, actor: Actor, process_key: str, period: str, subject_id: int | None = None
+    session: Session,
+    actor: Actor,
+    process_key: str,
+    period: str,
+    subject_id: int | None = None,
+    *,
+    revision: int = 0,
+    data: dict[str, Any] | None = None,
 ) -> StartResult:
-    """Start ``process_key`` for a subject and period, or return the instance that already exists."""
+    """Start ``process_key`` for a subject and period, or return the instance that already exists.
+
+    ``revision`` distinguishes further runs for the same period that the domain asks for (an
+    indicator adjustment); ``data`` is put into the process data beside subject and period.
+    """
     period = check_period(process_key, period)
     subject_id = subject_id if subject_id is not None else actor.person_id
     subject = session.get(Person, subject_id) if subject_id is not None else None
@@ -67,14 +78,14 @@ def start_process(
         raise Invalid("Choose whom the process is for.", {"subject_id": "Unknown person."})
     if not _may_start_for(actor, subject):
         raise Forbidden("You may start a process only for yourself or for people of a unit you administer.")
-    existing = _existing(session, process_key, subject.id, period)
+    existing = _existing(session, process_key, subject.id, period, revision)
     if existing is not None:
         return StartResult(existing, False, _open_tasks(session, existing.id))
     unit_id = subject.section.parent_id if subject.section else None
     definition = repository.active_definition(session, process_key, unit_id)
     loaded = repository.loaded(definition)
     outbox = eng.Outbox()
-    wf = eng.new_workflow(loaded, {"subject_id": subject.id, "period": period}, outbox)
+    wf = eng.new_workflow(loaded, {**(data or {}), "subject_id": subject.id, "period": period}, outbox)
     eng.advance(wf)
     now = utcnow()
     instance = ProcessInstance(
@@ -82,6 +93,7 @@ def start_process(
         process_key=process_key,
         subject_id=subject.id,
         period=period,
+        revision=revision,
         status=InstanceStatus.running,
         state=eng.dump(wf),
         next_timer_at=eng.next_timer_at(wf),
@@ -93,7 +105,7 @@ def start_process(
             session.add(instance)
             session.flush()
     except IntegrityError:
-        existing = _existing(session, process_key, subject.id, period)
+        existing = _existing(session, process_key, subject.id, period, revision)
         if existing is None:
             raise
         return StartResult(existing, False, _open_tasks(session, existing.id))
@@ -101,15 +113,17 @@ def start_process(
     tasks = mirror.sync_tasks(session, instance, wf, loaded, subject, outbox, now)
     _finish_if_done(instance, wf, now)
     session.flush()
+    hooks.notify_listeners(session, instance, None, "started")
     return StartResult(instance, True, tasks)
 
 
-def _existing(session: Session, key: str, subject_id: int, period: str) -> ProcessInstance | None:
+def _existing(session: Session, key: str, subject_id: int, period: str, revision: int = 0) -> ProcessInstance | None:
     return session.scalar(
         select(ProcessInstance).where(
             ProcessInstance.process_key == key,
             ProcessInstance.subject_id == subject_id,
             ProcessInstance.period == period,
+            ProcessInstance.revision == revision,
         )
     )
 
@@ -208,9 +222,11 @@ def complete_task(session: Session, actor: Actor, task_id: int, payload: dict[st
         raise Forbidden("You are not among the people this task is assigned to.")
     if task.status is not TaskStatus.ready or task.claimed_by_id not in (None, actor.person_id):
         raise _taken_message(session, task)
-    data, errors = validate_json(task.form_key, payload)
-    if errors:
-        raise Invalid("Some fields need attention.", errors)
+    handler = hooks.handler_for(task.form_key)
+    if handler is None:
+        data, errors = validate_json(task.form_key, payload)
+        if errors:
+            raise Invalid("Some fields need attention.", errors)
     now = utcnow()
     # The gate: whoever flips ready→completed first owns the completion; the other sees rowcount 0.
     taken = session.execute(
@@ -233,6 +249,8 @@ def complete_task(session: Session, actor: Actor, task_id: int, payload: dict[st
         raise _taken_message(session, task)
     instance = session.get(ProcessInstance, task.instance_id, with_for_update=True)
     assert instance is not None
+    if handler is not None:  # after the gate, so a losing concurrent attempt writes no domain data
+        data = handler(session, actor, task, payload)
     loaded = repository.loaded(instance.definition)
     outbox = eng.Outbox()
     wf = eng.load(loaded, instance.state, outbox)
@@ -256,6 +274,7 @@ def complete_task(session: Session, actor: Actor, task_id: int, payload: dict[st
     )
     next_tasks = mirror.sync_tasks(session, instance, wf, loaded, instance.subject, outbox, now, decision)
     _save(session, instance, wf, now)
+    hooks.notify_listeners(session, instance, task, decision)
     return CompletionResult(instance, task, next_tasks)
 
 

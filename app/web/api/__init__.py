@@ -98,4 +98,5 @@ def _method(_exc: Exception) -> Any:
     return api_error(405, "method_not_allowed", f"{request.method} is not allowed on {request.path}.")
 
 
-from app.web.api import tasks  # noqa: E402,F401  (registers the task and process endpoints)
+# The endpoint modules register their routes on ``bp`` when imported.
+from app.web.api import indicators, matrix, tasks  # noqa: E402,F401

@@ -11,7 +11,7 @@ from app.models import HumanTask, InstanceStatus, ProcessInstance
 from app.services.errors import Conflict, Invalid
 from app.web.api import bp, current_actor, json_body, token_required
 from app.web.api.openapi import error_response, json_response, ref, register_paths
-from app.workflow import inbox, repository, runtime, views
+from app.workflow import hooks, inbox, repository, runtime, views
 from forms import FORMS
 
 
@@ -66,7 +66,7 @@ def list_tasks() -> Any:
 def get_task(task_id: int) -> Any:
     task = runtime.get_task_for(db.session, current_actor(), task_id)
     body = task_json(task)
-    body["data"] = views.task_data(task.instance, task)
+    body["data"] = {**views.task_data(task.instance, task), **hooks.context_for(db.session, task)}
     body["fields"] = [f.as_json() for f in FORMS[task.form_key].fields]
     body["documentation"] = views.step_documentation(task.instance, task.step_id)
     return jsonify(body)

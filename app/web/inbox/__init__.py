@@ -14,6 +14,7 @@ from app.extensions import db
 from app.models import TaskStatus
 from app.models.base import utcnow
 from app.services.errors import Conflict, Forbidden, Invalid
+from app.web.localise import localise
 from app.workflow import inbox, repository, runtime, views
 from forms import FORMS
 from forms.builder import form_class
@@ -58,6 +59,7 @@ def tasks() -> Any:
         filters=filters,
         names=repository.process_names(db.session),
         now=utcnow(),
+        org_options=inbox.filter_options(db.session, actor, scope),
         instances=inbox.instances_about(db.session, actor.person_id) if scope == "related" and actor.person_id else [],
     )
 
@@ -72,6 +74,8 @@ def task(task_id: int) -> Any:
     actor = current_user.actor
     item = runtime.get_task_for(db.session, actor, task_id)
     spec = FORMS[item.form_key]
+    if spec.page:  # structured forms (an indicator set) have their own page
+        return redirect(url_for(spec.page, task_id=task_id))
     form = _task_form(item.form_key)
     can_act = (
         item.status is TaskStatus.ready
@@ -91,7 +95,7 @@ def task(task_id: int) -> Any:
                 status = 422
             except (Conflict, Forbidden) as exc:
                 db.session.rollback()
-                flash(exc.message, "warning")
+                flash(localise(exc.message), "warning")
                 return redirect(url_for("inbox.task", task_id=task_id))
             else:
                 flash(_("Done: %(step)s for %(name)s.", step=item.step_name, name=item.subject.name), "success")
@@ -160,7 +164,7 @@ def start() -> Any:
         result = runtime.start_process(db.session, current_user.actor, key, request.form.get("period", ""))
     except Invalid as exc:
         db.session.rollback()
-        flash(exc.message, "danger")
+        flash(localise(exc.message), "danger")
         return redirect(url_for("inbox.tasks", scope="related"))
     if not result.created:
         flash(_("It was already started; here it is."), "info")

@@ -17,6 +17,7 @@ from app.models import Role
 from app.services import org as org_service
 from app.services.errors import ServiceError
 from app.web.labels import role_label
+from app.web.localise import localise
 
 bp = Blueprint("org", __name__, url_prefix="/org")
 
@@ -76,7 +77,7 @@ def person(person_id: int) -> Any:
                 db.session, current_user.actor, person.id, Role(form.role.data), form.org_unit_id.data
             )
         except ServiceError as exc:
-            flash(exc.message, "danger")
+            flash(localise(exc.message), "danger")
             status = 422
         else:
             flash(_("Role granted."), "success")

@@ -1,0 +1,48 @@
+"""Wording of notifications in the reader's language (the page) or the district's (e-mail).
+
+Workflow messages store their text (step · person · period, from the BPMN). The scheduler's
+messages store their facts in ``data`` and are worded here, so they read in the language of
+whoever reads them.
+"""
+
+from __future__ import annotations
+
+from flask import current_app
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_babel.speaklater import LazyString
+
+from app.models import Notification
+from app.web.labels import notification_kind
+
+TEMPLATES: dict[str, LazyString] = {
+    "weekly_log": _l("Write your weekly log for %(week)s."),
+    "publish_quarter": _l("Publish the results of %(quarter)s for %(unit)s."),
+    "overdue_digest": _l("%(count)s of your tasks are overdue (%(date)s)."),
+    "overdue_unit_digest": _l("%(unit)s: %(count)s tasks are overdue (%(date)s)."),
+}
+
+
+def message(item: Notification) -> str:
+    """The notification's sentence in the current locale."""
+    template = TEMPLATES.get(item.kind)
+    if template is not None and item.data:
+        try:
+            return str(template) % item.data
+        except (KeyError, TypeError, ValueError):
+            pass
+    return item.text
+
+
+def email_for(item: Notification) -> tuple[str, str]:
+    """(subject, body) of the notification's e-mail, in the district's default language."""
+    with force_locale(current_app.config["DEFAULT_LOCALE"]):
+        subject = f"[{_('Jixiao')}] {notification_kind(item.kind)}"
+        body = "\n\n".join(
+            [
+                message(item),
+                _("Log in to Jixiao to see it. You receive this e-mail because you asked for it in your message settings."),
+            ]
+        )
+    return subject, body
