@@ -41,6 +41,10 @@ MAX_CATCH_UP = 12  # at most this many missed fire times of one job are run
 FREQUENT = ("workflow_timers", "email_outbox")  # runs pruned after two days
 
 
+class JobDisabled(RuntimeError):
+    """The job is switched off by settings (e-mail without ``SMTP_HOST``)."""
+
+
 class SimulatedCrash(BaseException):
     """Raised by tests from a progress hook to stop a job the way a killed process would."""
 
@@ -188,8 +192,8 @@ def run_due(app: Flask, name: str, now: datetime | None = None) -> RunOutcome | 
 def run_now(app: Flask, name: str, now: datetime | None = None) -> RunOutcome:
     """The office page's "run now": one claimed run whose fire time is now."""
     register_default_jobs()
-    if name not in JOBS:
-        raise KeyError(name)
+    if not JOBS[name].enabled(app.config):
+        raise JobDisabled(name)
     at = (now or utcnow()).replace(microsecond=0)
     return execute(app, name, at, JobTrigger.manual, now=now)
 

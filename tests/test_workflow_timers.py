@@ -102,8 +102,8 @@ def test_reminder_after_3_days_then_escalation_after_7_days_without_interrupting
     assert [n.recipient_id for n in reminders] == [_person_id(session, "ljjd101")]
     assert "股室负责人评分" in reminders[0].text
     events = _notified_events(session, instance.id)
-    assert [(e.step_name, e.details["role"]) for e in events] == [("reminder", "section_head")]
-    assert events[0].details["recipients"] == [_person_id(session, "ljjd101")]
+    assert [(e.step_name, (e.details or {})["role"]) for e in events] == [("reminder", "section_head")]
+    assert (events[0].details or {})["recipients"] == [_person_id(session, "ljjd101")]
     assert _notifications(session, instance.id, "escalation") == []
     # the timer moved on to the escalation, 7 days after the step became ready
     assert instance.next_timer_at == T0 + timedelta(days=7)
@@ -127,7 +127,7 @@ def test_reminder_after_3_days_then_escalation_after_7_days_without_interrupting
     escalations = _notifications(session, instance.id, "escalation")
     assert [n.recipient_id for n in escalations] == [_person_id(session, "ljjd_leader1")]
     events = _notified_events(session, instance.id)
-    assert [(e.step_name, e.details["role"]) for e in events] == [
+    assert [(e.step_name, (e.details or {})["role"]) for e in events] == [
         ("reminder", "section_head"),
         ("escalation", "unit_leader"),
     ]
@@ -161,7 +161,10 @@ def test_completing_the_step_cancels_its_timers(session: Any, clock: Any) -> Non
     head, leader = _person_id(session, "ljjd101"), _person_id(session, "ljjd_leader1")
     assert [n.recipient_id for n in _notifications(session, instance.id, "reminder")] == [leader]
     assert head not in [n.recipient_id for n in _notifications(session, instance.id, "escalation")]
-    assert [e.details["role"] for e in _notified_events(session, instance.id)] == ["unit_leader", "unit_principal"]
+    assert [(e.details or {})["role"] for e in _notified_events(session, instance.id)] == [
+        "unit_leader",
+        "unit_principal",
+    ]
 
 
 def test_completed_instance_has_no_timer(session: Any, clock: Any) -> None:

@@ -19,12 +19,15 @@ from app.models.people import (
     ROLE_SCOPE_KIND,
     ApiToken,
     AuthSession,
+    LoginAttempt,
+    PasswordHistory,
     Person,
     PersonStatus,
     Role,
     RoleAssignment,
     UserAccount,
 )
+from app.models.process_audit import ProcessDefinitionEvent
 from app.models.scheduling import JobRun, JobRunStatus, JobTrigger, NotificationPreference
 from app.models.workflow import (
     DefinitionStatus,
@@ -55,13 +58,16 @@ __all__ = [
     "JobRun",
     "JobRunStatus",
     "JobTrigger",
+    "LoginAttempt",
     "Notification",
     "NotificationPreference",
     "OrgKind",
     "OrgUnit",
+    "PasswordHistory",
     "Person",
     "PersonStatus",
     "ProcessDefinition",
+    "ProcessDefinitionEvent",
     "ProcessInstance",
     "Role",
     "RoleAssignment",

@@ -62,15 +62,24 @@ def start_session(session: Session, user: UserAccount, hours: int, remote_addr: 
     return row
 
 
-def session_user(session: Session, session_id: str | None) -> UserAccount | None:
-    """The account behind a live session id, or ``None`` if revoked, expired or deactivated."""
+def session_user(session: Session, session_id: str | None, idle_minutes: int = 0) -> UserAccount | None:
+    """The account behind a live session id, or ``None`` if revoked, expired, idle too long,
+    deactivated or locked. Activity is noted at most once a minute (it is a write)."""
     if not session_id:
         return None
     row = session.get(AuthSession, session_id)
-    if row is None or row.revoked_at is not None or row.expires_at <= utcnow():
+    now = utcnow()
+    if row is None or row.revoked_at is not None or row.expires_at <= now:
+        return None
+    seen = row.last_seen_at or row.created_at
+    if idle_minutes and seen < now - timedelta(minutes=idle_minutes):
         return None
     user = session.get(UserAccount, row.user_id)
-    return user if user is not None and user.active else None
+    if user is None or not user.active or (user.locked_until is not None and user.locked_until > now):
+        return None
+    if seen < now - timedelta(seconds=60):
+        row.last_seen_at = now
+    return user
 
 
 def end_session(session: Session, session_id: str | None) -> None:

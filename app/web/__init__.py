@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, Response, g, jsonify, render_template, request, session
+from flask import Flask, Response, g, jsonify, redirect, render_template, request, session, url_for
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 from werkzeug.exceptions import HTTPException
@@ -33,6 +33,9 @@ def register_web(app: Flask) -> None:
     from app.web.matrix import bp as matrix_bp
 
     app.register_blueprint(matrix_bp)
+    from app.web.indicators import bp as indicators_bp
+
+    app.register_blueprint(indicators_bp)
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to continue.")
@@ -41,7 +44,7 @@ def register_web(app: Flask) -> None:
     @login_manager.user_loader
     def _load_user(_user_id: str) -> CurrentUser | None:
         sid = session.get("sid")
-        account = accounts.session_user(db.session, sid)
+        account = accounts.session_user(db.session, sid, app.config["SESSION_IDLE_MINUTES"])
         if account is None or str(account.id) != _user_id:
             return None
         return CurrentUser(account, sid)
@@ -61,7 +64,7 @@ def register_web(app: Flask) -> None:
     def _finish_unit_of_work(response: Response) -> Response:
         # One transaction per request: success commits, any error status rolls back, so
         # a rejected form (422) or refused action never leaves half a change behind.
-        if response.status_code < 400 and not g.get("rollback_only"):
+        if (response.status_code < 400 and not g.get("rollback_only")) or g.get("force_commit"):
             db.session.commit()
         else:
             db.session.rollback()
@@ -84,6 +87,22 @@ def register_web(app: Flask) -> None:
         notification_kind=labels.notification_kind,
         assignment_warning=labels.assignment_warning,
     )
+
+    @app.before_request
+    def _require_password_change() -> Any:
+        allowed = {"auth.change_password", "auth.logout", "static", "auth.set_language"}
+        if (
+            current_user.is_authenticated
+            and current_user.account.must_change_password
+            and request.endpoint not in allowed
+            and not request.path.startswith("/api/")
+        ):
+            return redirect(url_for("auth.change_password"))
+        return None
+
+    from app.web.security import add_security_headers
+
+    app.after_request(add_security_headers)
 
     @app.context_processor
     def _inject() -> dict[str, Any]:

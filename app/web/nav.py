@@ -26,6 +26,14 @@ class NavItem:
 ITEMS: tuple[NavItem, ...] = (
     NavItem("home", _l("Home"), "main.home"),
     NavItem("tasks", _l("My tasks"), "inbox.tasks"),
+    NavItem("indicators", _l("My indicators"), "indicators.my_set"),
+    NavItem(
+        "indicators_overview",
+        _l("Indicators overview"),
+        "indicators.overview_page",
+        frozenset({Role.section_head, Role.unit_leader, Role.unit_principal, Role.unit_admin, Role.perf_office}),
+    ),
+    NavItem("common_indicators", _l("Common indicators"), "indicators.common_library", frozenset({Role.perf_office})),
     NavItem(
         "matrix",
         _l("Responsibility matrix"),

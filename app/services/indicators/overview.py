@@ -13,7 +13,9 @@ from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session, selectinload
 
 from app.models import (
+    Category,
     HumanTask,
+    IndicatorItem,
     IndicatorSet,
     IndicatorSetVersion,
     OrgKind,
@@ -261,3 +263,14 @@ def open_task(session: Session, version: IndicatorSetVersion) -> HumanTask | Non
         .where(HumanTask.instance_id == version.instance_id, HumanTask.status == TaskStatus.ready)
         .order_by(HumanTask.id)
     )
+
+
+def previous_year_items(session: Session, actor: Actor, person: Person, year: int) -> list[IndicatorItem] | None:
+    """The person's own rows (no common ones) of their effective set of ``year - 1``; None when there is none."""
+    if not sets.can_view(actor, person):
+        raise Forbidden(T_("You may not see this person's indicators."))
+    previous = sets.find_set(session, person.id, year - 1)
+    if previous is None or previous.effective_version is None:
+        return None
+    items = previous.effective_version.items
+    return [i for i in items if i.common_indicator_id is None and i.category is not Category.common]

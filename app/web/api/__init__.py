@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from flask import Blueprint, current_app, g, jsonify, request
 
 from app.extensions import csrf, db
-from app.services import accounts
+from app.services import accounts, security
 from app.services.actor import Actor, actor_for_user
 from app.services.errors import Invalid
 from app.web.api.openapi import build_spec
@@ -60,9 +60,14 @@ def issue_token() -> Any:
     if not isinstance(username, str) or not isinstance(password, str):
         fields = {k: "Required, as a string." for k in ("username", "password") if not isinstance(body.get(k), str)}
         raise Invalid("Send username and password.", fields)
-    account = accounts.authenticate(db.session, username, password)
+    result = security.login(
+        db.session, username, password, request.remote_addr, security.SecurityPolicy.from_config(current_app.config)
+    )
+    account = result.user
     if account is None:
-        return api_error(401, "unauthorized", "Wrong username or password, or the account is disabled.")
+        g.force_commit = True  # the failed attempt and the lockout counter must outlive this 401
+        status = 429 if result.outcome is security.LoginOutcome.address_blocked else 401
+        return api_error(status, "unauthorized" if status == 401 else "too_many_attempts", str(result.message))
     token, expires = accounts.issue_token(db.session, account, current_app.config["API_TOKEN_HOURS"])
     return jsonify({"token": token, "expires_at": expires.isoformat()})
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
-from flask import jsonify, request
+from flask import current_app, jsonify, request
 
 from app.extensions import db
 from app.models import UnitTask, UnitTaskAssignment
@@ -54,8 +56,12 @@ def task_json(task: UnitTask) -> dict[str, Any]:
     }
 
 
+def _today() -> date:
+    return datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date()
+
+
 def _year() -> int:
-    return _int_arg("year", required=False) or unit_tasks.today().year
+    return _int_arg("year", required=False) or _today().year
 
 
 @bp.get("/unit-tasks")
@@ -73,7 +79,7 @@ def get_unit_task(task_id: int) -> Any:
     actor = current_actor()
     task = unit_tasks.get_task(db.session, actor, task_id)
     body = task_json(task)
-    body["status"] = unit_tasks.status_of(unit_tasks.overall_progress(task), task.deadline)
+    body["status"] = unit_tasks.status_of(unit_tasks.overall_progress(task), task.deadline, _today())
     body["progress_updates"] = [
         {
             "id": u.id,
@@ -107,7 +113,9 @@ def get_unit_task(task_id: int) -> Any:
 def get_matrix() -> Any:
     actor = current_actor()
     unit_id = _int_arg("unit_id", required=actor.unit_id is None) or actor.unit_id
-    m = matrix_service.matrix(db.session, actor, unit_id or 0, _year(), _int_arg("section_id", required=False))
+    m = matrix_service.matrix(
+        db.session, actor, unit_id or 0, _year(), _int_arg("section_id", required=False), on=_today()
+    )
     return jsonify(
         {
             "unit_id": m.unit.id,

@@ -5,18 +5,20 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask import Blueprint, current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required, login_user, logout_user
 from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
-from wtforms.validators import DataRequired, Length
+from wtforms.validators import DataRequired, EqualTo, Length
 
 from app.extensions import db
-from app.services import accounts
+from app.services import accounts, security
+from app.services.errors import Invalid
 from app.web.current import CurrentUser
 from app.web.i18n import LOCALES
+from app.web.localise import localise
 
 bp = Blueprint("auth", __name__)
 
@@ -38,9 +40,17 @@ def login() -> Any:
         return redirect(url_for("main.home"))
     form = LoginForm()
     if form.validate_on_submit():
-        account = accounts.authenticate(db.session, form.username.data or "", form.password.data or "")
+        result = security.login(
+            db.session,
+            form.username.data or "",
+            form.password.data or "",
+            request.remote_addr,
+            security.SecurityPolicy.from_config(current_app.config),
+        )
+        account = result.user
         if account is None:
-            flash(_("Wrong username or password, or the account is disabled."), "danger")
+            g.force_commit = True  # the failed attempt and the lockout counter must outlive this 401
+            flash(localise(result.message), "danger")
             return render_template("auth/login.html", form=form), 401
         lang = session.get("lang")
         session.clear()  # a new session id at login: nothing from before carries over
@@ -50,9 +60,38 @@ def login() -> Any:
         session["sid"] = row.id
         session.permanent = True
         login_user(CurrentUser(account, row.id))
+        if account.must_change_password:
+            flash(_("Please choose a new password before you go on."), "warning")
+            return redirect(url_for("auth.change_password"))
         return redirect(_safe_next(request.args.get("next")))
     status = 422 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form), status
+
+
+class ChangePasswordForm(FlaskForm):
+    current = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=256)])
+    new = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=256)])
+    confirm = PasswordField(_l("New password again"), validators=[DataRequired(), EqualTo("new")])
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password() -> Any:
+    form = ChangePasswordForm()
+    policy = security.SecurityPolicy.from_config(current_app.config)
+    if form.validate_on_submit():
+        try:
+            security.change_password(
+                db.session, current_user.account, form.current.data or "", form.new.data or "", policy
+            )
+        except Invalid as exc:
+            for name, message in exc.fields.items():
+                form[name].errors = [*form[name].errors, message]
+            return render_template("auth/password.html", form=form, policy=policy), 422
+        flash(_("Your password has been changed."), "success")
+        return redirect(url_for("main.home"))
+    status = 422 if request.method == "POST" else 200
+    return render_template("auth/password.html", form=form, policy=policy), status
 
 
 @bp.route("/logout", methods=["POST"])

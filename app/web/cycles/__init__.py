@@ -16,7 +16,7 @@ from app import scheduler
 from app.extensions import db
 from app.models import Role
 from app.services import cycles
-from app.services.errors import Forbidden, Invalid
+from app.services.errors import Forbidden, Invalid, NotFound
 from app.services.periods import month_before
 from app.web.localise import localise
 
@@ -98,10 +98,13 @@ def run_job(name: str) -> Any:
         return redirect(url_for("cycles.office"))
     scheduler.register_default_jobs()
     if name not in scheduler.JOBS:
-        flash(_("There is no job called %(name)s.", name=name), "danger")
-        return redirect(url_for("cycles.office")), 404  # type: ignore[return-value]
+        raise NotFound(f"There is no job called {name}.")
     db.session.commit()  # the job is its own unit of work; hold no lock of this request meanwhile
-    outcome = scheduler.run_now(current_app._get_current_object(), name)  # type: ignore[attr-defined]
+    try:
+        outcome = scheduler.run_now(current_app._get_current_object(), name)  # type: ignore[attr-defined]
+    except scheduler.JobDisabled:
+        flash(_("The job %(name)s is switched off in the settings.", name=name), "warning")
+        return redirect(url_for("cycles.office"))
     if not outcome.claimed:
         flash(_("The job %(name)s is already running.", name=name), "warning")
     elif outcome.error:
@@ -151,7 +154,10 @@ def set_enabled(unit_id: int) -> Any:
     unit = cycles.set_unit_enabled(db.session, current_user.actor, unit_id, enabled)
     if enabled:
         flash(
-            _("%(unit)s is enabled: cycles open for it from the next run. Use “Open” to back-fill a period.", unit=unit.name),
+            _(
+                "%(unit)s is enabled: cycles open for it from the next run. Use “Open” to back-fill a period.",
+                unit=unit.name,
+            ),
             "success",
         )
     else:

@@ -18,7 +18,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from app.extensions import db
 from app.models import UnitTask
-from app.services.errors import Conflict, Invalid
+from app.services.errors import T_, Conflict, Forbidden, Invalid
 from app.services.indicators import evidence, unit_tasks
 from app.services.indicators import matrix as matrix_service
 from app.web.localise import localise
@@ -57,11 +57,13 @@ class TaskForm(FlaskForm):
 
 class AssignForm(FlaskForm):
     person_id = SelectField(_l("Person"), coerce=int, validators=[InputRequired()])
-    role = SelectField(_l("Role in the task"), choices=[("lead", _l("Lead")), ("assist", _l("Assisting"))])
+    role = SelectField(
+        _l("Role in the task"), choices=[SelectChoice("lead", _l("Lead")), SelectChoice("assist", _l("Assisting"))]
+    )
 
 
 class ProgressForm(FlaskForm):
-    assignment_id = SelectField(_l("For"), coerce=int, validators=[InputRequired()])
+    assignment_id = SelectField(_l("Reporting for"), coerce=int, validators=[InputRequired()])
     progress = IntegerField(_l("Progress (%)"), validators=[InputRequired(), NumberRange(0, 100)])
     note = TextAreaField(_l("What was done"), validators=[DataRequired(), Length(max=unit_tasks.NOTE_MAX)])
     evidence = FileField(
@@ -70,7 +72,7 @@ class ProgressForm(FlaskForm):
 
 
 class CommentForm(FlaskForm):
-    assignment_id = SelectField(_l("About"), coerce=int, validators=[InputRequired()])
+    assignment_id = SelectField(_l("Comment on"), coerce=int, validators=[InputRequired()])
     text = TextAreaField(_l("Guidance or evaluation"), validators=[DataRequired(), Length(max=unit_tasks.COMMENT_MAX)])
 
 
@@ -210,6 +212,8 @@ def _forms(task: UnitTask, **bound: FlaskForm) -> dict[str, Any]:
         ]
     reportable = [a for a in task.assignments if unit_tasks.can_report(actor, a)]
     progress.assignment_id.choices = [SelectChoice(a.id, a.person.name) for a in reportable]
+    if "progress" not in bound and reportable:  # start from where the (first) person stands
+        progress.progress.data = reportable[0].progress
     commentable = [a for a in task.assignments if unit_tasks.can_comment(actor, task, a)]
     on_task = unit_tasks.can_comment(actor, task)
     comment.assignment_id.choices = ([SelectChoice(0, _("The task as a whole"))] if on_task else []) + [
@@ -249,11 +253,15 @@ def task(task_id: int) -> Any:
     return _task_page(unit_tasks.get_task(db.session, current_user.actor, task_id))
 
 
+_ALLOWED = {"assign": "can_manage", "progress": "can_report", "comment": "can_comment"}
+
+
 def _post(task_id: int, key: str, form_class: type[FlaskForm], action: Any, done: str) -> Any:
     """Validate the posted form, run ``action(form)``; on refusal re-render the page with what was typed."""
     task = unit_tasks.get_task(db.session, current_user.actor, task_id)
     form = form_class(prefix=key)
-    _forms(task, **{key: form})  # fills the select choices so they validate
+    if not _forms(task, **{key: form})[_ALLOWED[key]]:  # also fills the select choices so they validate
+        raise Forbidden(T_("You cannot do this on this task."))
     if form.validate_on_submit():
         try:
             action(form)

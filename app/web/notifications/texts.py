@@ -42,7 +42,7 @@ def email_for(item: Notification) -> tuple[str, str]:
         body = "\n\n".join(
             [
                 message(item),
-                _("Log in to Jixiao to see it. You receive this e-mail because you asked for it in your message settings."),
+                _("Log in to Jixiao to see it. You get this e-mail because your message settings ask for it."),
             ]
         )
     return subject, body
