@@ -269,126 +269,18 @@ def overview(session: Session, config: Mapping[str, Any], now: datetime | None =
     return out
 
 
-# --- the jobs ------------------------------------------------------------------------------
-
-PROCESS = "periodic_appraisal"
-
-
-def _weekly(ctx: JobContext) -> dict[str, Any]:
-    from app.services import reminders
-    from app.services.periods import iso_week
-
-    week = iso_week(ctx.local.date())
-    return {"week": week, **reminders.weekly_log_reminders(ctx.session, week)}
-
-
-def _monthly(ctx: JobContext) -> dict[str, Any]:
-    from app.services import cycles
-    from app.services.actor import SYSTEM
-    from app.services.periods import month_before
-
-    summary = cycles.open_cycle(
-        ctx.session,
-        SYSTEM,
-        PROCESS,
-        month_before(ctx.local.date()),
-        progress=ctx.progress,
-        checkpoint=ctx.checkpoint,
-        chunk_size=int(ctx.config["CYCLE_CHUNK_SIZE"]),
-    )
-    return summary.as_counts()
-
-
-def _quarterly(ctx: JobContext) -> dict[str, Any]:
-    from app.services import reminders
-    from app.services.periods import quarter_before
-
-    quarter = quarter_before(ctx.local.date())
-    return {"quarter": quarter, **reminders.quarterly_publish_reminders(ctx.session, quarter)}
-
-
-def _daily(ctx: JobContext) -> dict[str, Any]:
-    from app.services import reminders
-
-    return reminders.overdue_digests(ctx.session, ctx.local.date().isoformat(), utcnow())
-
-
-def _timers(ctx: JobContext) -> dict[str, Any]:
-    from app.workflow.runtime import fire_due_timers
-
-    counts = {"fired": fire_due_timers(ctx.session)}
-    if ctx.local.minute == 0:  # hourly: drop old runs of the per-minute jobs
-        counts["pruned_runs"] = job_runs.prune(ctx.session, list(FREQUENT), utcnow() - timedelta(days=2))
-    return counts
-
-
-def smtp_config(config: Mapping[str, Any]) -> Any:
-    from app.services.mailer import SmtpConfig
-
-    return SmtpConfig(
-        host=config["SMTP_HOST"],
-        port=int(config["SMTP_PORT"]),
-        user=config["SMTP_USER"],
-        password=config["SMTP_PASSWORD"],
-        sender=config["SMTP_FROM"],
-        starttls=bool(config["SMTP_STARTTLS"]),
-    )
-
-
-def _email(ctx: JobContext) -> dict[str, Any]:
-    from app.services import mailer
-    from app.web.notifications.texts import email_for
-
-    return mailer.send_pending(ctx.session, smtp_config(ctx.config), email_for)
+_defaults: list[bool] = []
 
 
 def register_default_jobs() -> None:
-    """The jobs every deployment runs; their schedules come from the ``CRON_*`` settings."""
-    if JOBS:
+    """The jobs every deployment runs (``app.scheduled_jobs``); their schedules come from ``CRON_*``."""
+    if _defaults:
         return
-    register_job(
-        Job("weekly_logs", _weekly, "CRON_WEEKLY", _l("Remind everyone of the enabled units to write the week's log"))
-    )
-    register_job(
-        Job(
-            "monthly_cycles",
-            _monthly,
-            "CRON_MONTHLY",
-            _l("Open the periodic appraisal of the month just ended for every active person of the enabled units"),
-            catch_up="all",
-        )
-    )
-    register_job(
-        Job(
-            "quarterly_publish",
-            _quarterly,
-            "CRON_QUARTERLY",
-            _l("Remind the unit administrators of the enabled units to publish the quarter just ended"),
-            catch_up="all",
-        )
-    )
-    register_job(
-        Job("overdue_digest", _daily, "CRON_DAILY", _l("Overdue digest for each person and each unit administrator"))
-    )
-    register_job(
-        Job(
-            "workflow_timers",
-            _timers,
-            "CRON_TIMERS",
-            _l("Fire due BPMN timers (reminders, escalations)"),
-            catch_up="none",
-        )
-    )
-    register_job(
-        Job(
-            "email_outbox",
-            _email,
-            "CRON_EMAIL",
-            _l("Send notification e-mails (needs SMTP_HOST)"),
-            catch_up="none",
-            enabled=lambda config: bool(config.get("SMTP_HOST")),
-        )
-    )
+    from app.scheduled_jobs import DEFAULT_JOBS
+
+    for job in DEFAULT_JOBS:
+        register_job(job)
+    _defaults.append(True)
 
 
 def start_scheduler(app: Flask) -> BackgroundScheduler:

@@ -75,7 +75,12 @@ def test_a_fire_time_runs_once_however_often_it_is_triggered(app: Any, session: 
     first = scheduler.run_due(app, "monthly_cycles")
     assert first is not None and first.claimed and first.error is None
     assert first.scheduled_for == fire
-    assert first.counts == {"period": "2031-06", "opened": _eligible(session), "already_open": 0, "skipped_unit_not_enabled": 5}
+    assert first.counts == {
+        "period": "2031-06",
+        "opened": _eligible(session),
+        "already_open": 0,
+        "skipped_unit_not_enabled": 5,
+    }
     # the same fire time again (another process, a late trigger, catch-up): not claimed, nothing runs
     again = scheduler.run_due(app, "monthly_cycles")
     assert again is not None and not again.claimed
@@ -184,7 +189,11 @@ def test_catch_up_opens_every_missed_month_and_reminds_once(app: Any, session: A
 
 def test_run_now_is_one_claimed_manual_run(app: Any, session: Any, clock: Any) -> None:
     outcome = scheduler.run_now(app, "weekly_logs")
-    assert outcome.claimed and outcome.counts == {"week": "2031-W26", "people": _eligible(session), "notified": _eligible(session)}
+    assert outcome.claimed and outcome.counts == {
+        "week": "2031-W26",
+        "people": _eligible(session),
+        "notified": _eligible(session),
+    }
     again = scheduler.run_now(app, "weekly_logs")  # a second click: the run exists, nobody is reminded twice
     assert not again.claimed
     clock.shift(timedelta(seconds=3))

@@ -146,7 +146,9 @@ def test_four_scheduler_processes_open_each_persons_month_exactly_once(
         runs = s.scalars(select(JobRun).where(JobRun.job == "monthly_cycles")).all()
         assert [(r.status, r.attempt) for r in runs] == [(JobRunStatus.succeeded, 1)]
         tasks = s.scalar(
-            select(func.count()).select_from(HumanTask).where(HumanTask.period == JOB_PERIOD, HumanTask.process_key == PROCESS)
+            select(func.count())
+            .select_from(HumanTask)
+            .where(HumanTask.period == JOB_PERIOD, HumanTask.process_key == PROCESS)
         )
         assert tasks == eligible  # each instance has its one first task
 

@@ -1,5 +1,15 @@
 """SQLAlchemy models, one module per aggregate. Importing this package registers them all."""
 
+from app.models.appraisal import (
+    AppraisalAppeal,
+    AppraisalItemScore,
+    AppraisalRecord,
+    LogComment,
+    LogEntry,
+    LogEvidence,
+    RecordStatus,
+    WeeklyLog,
+)
 from app.models.base import Base
 from app.models.indicators import (
     Category,
@@ -44,6 +54,9 @@ from app.models.workflow import (
 __all__ = [
     "ROLE_SCOPE_KIND",
     "ApiToken",
+    "AppraisalAppeal",
+    "AppraisalItemScore",
+    "AppraisalRecord",
     "AuthSession",
     "Base",
     "Category",
@@ -58,6 +71,9 @@ __all__ = [
     "JobRun",
     "JobRunStatus",
     "JobTrigger",
+    "LogComment",
+    "LogEntry",
+    "LogEvidence",
     "LoginAttempt",
     "Notification",
     "NotificationPreference",
@@ -69,6 +85,7 @@ __all__ = [
     "ProcessDefinition",
     "ProcessDefinitionEvent",
     "ProcessInstance",
+    "RecordStatus",
     "Role",
     "RoleAssignment",
     "SetStatus",
@@ -81,4 +98,5 @@ __all__ = [
     "UnitType",
     "UserAccount",
     "VersionStatus",
+    "WeeklyLog",
 ]

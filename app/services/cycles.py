@@ -193,15 +193,16 @@ def cycle_status(
     units = session.scalars(
         select(OrgUnit).where(OrgUnit.kind == OrgKind.unit).order_by(OrgUnit.sort_order, OrgUnit.id)
     ).all()
-    people = dict(
-        session.execute(  # type: ignore[arg-type]
+    people: dict[int | None, int] = {
+        unit_id: n
+        for unit_id, n in session.execute(
             select(section.parent_id, func.count(Person.id))
             .join(section, Person.section_id == section.id)
             .where(Person.status == PersonStatus.active)
             .group_by(section.parent_id)
-        ).all()
-    )
-    by_status: dict[int, dict[InstanceStatus, int]] = {}
+        )
+    }
+    by_status: dict[int | None, dict[InstanceStatus, int]] = {}
     rows = session.execute(
         select(section.parent_id, ProcessInstance.status, func.count(ProcessInstance.id))
         .join(Person, ProcessInstance.subject_id == Person.id)
@@ -211,8 +212,9 @@ def cycle_status(
     )
     for unit_id, status, n in rows:
         by_status.setdefault(unit_id, {})[status] = n
-    overdue = dict(
-        session.execute(  # type: ignore[arg-type]
+    overdue: dict[int | None, int] = {
+        unit_id: n
+        for unit_id, n in session.execute(
             select(HumanTask.unit_id, func.count(HumanTask.id))
             .where(
                 HumanTask.process_key == process_key,
@@ -221,8 +223,8 @@ def cycle_status(
                 HumanTask.due_at < now,
             )
             .group_by(HumanTask.unit_id)
-        ).all()
-    )
+        )
+    }
     out = []
     for unit in units:
         counts = by_status.get(unit.id, {})

@@ -129,14 +129,21 @@ def overdue_digests(session: Session, day: str, now: datetime) -> dict[str, int]
             data={"count": n, "date": day},
             dedupe_key=lambda pid: f"overdue_digest:{day}:{pid}",
         )
-    per_unit = session.execute(
-        select(HumanTask.unit_id, func.count(HumanTask.id))
-        .where(HumanTask.status == TaskStatus.ready, HumanTask.due_at < now, HumanTask.unit_id.is_not(None))
-        .group_by(HumanTask.unit_id)
-    ).all()
-    names = dict(
-        session.execute(select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_([u for u, _ in per_unit]))).all()
-    )
+    per_unit: list[tuple[int, int]] = [
+        (unit_id, n)
+        for unit_id, n in session.execute(
+            select(HumanTask.unit_id, func.count(HumanTask.id))
+            .where(HumanTask.status == TaskStatus.ready, HumanTask.due_at < now, HumanTask.unit_id.is_not(None))
+            .group_by(HumanTask.unit_id)
+        )
+        if unit_id is not None
+    ]
+    names: dict[int, str] = {
+        uid: name
+        for uid, name in session.execute(
+            select(OrgUnit.id, OrgUnit.name).where(OrgUnit.id.in_([u for u, _ in per_unit]))
+        )
+    }
     admins = _unit_admins(session, [u for u, _ in per_unit])
     unit_admins = 0
     for unit_id, n in per_unit:
@@ -144,7 +151,7 @@ def overdue_digests(session: Session, day: str, now: datetime) -> dict[str, int]
             session,
             admins.get(unit_id, []),
             "overdue_unit_digest",
-            f"{names.get(unit_id, unit_id)}: {n} tasks are overdue ({day}).",
+            f"{names.get(unit_id, str(unit_id))}: {n} tasks are overdue ({day}).",
             data={"count": n, "unit": names.get(unit_id, str(unit_id)), "unit_id": unit_id, "date": day},
             dedupe_key=lambda pid, u=unit_id: f"overdue_unit_digest:{day}:{u}:{pid}",  # type: ignore[misc]
         )
