@@ -50,9 +50,11 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
     with app.app_context():
         configure_engine(db.engine)
 
+    from app.services.appraisal import flow as appraisal_flow
     from app.services.indicators import flow as indicator_flow
 
     indicator_flow.register()
+    appraisal_flow.register(app.config)
 
     from app.web import register_web
 

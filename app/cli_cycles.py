@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Any
 
 import click
@@ -14,6 +15,17 @@ SKIP_WORDS = {
     "no_section": "no section (or section outside a unit)",
     "unit_not_enabled": "unit not enabled (open it with --unit to back-fill)",
 }
+
+
+def _pad(text: str, width: int) -> str:
+    """Left-align ``text`` in ``width`` terminal columns (Chinese characters take two)."""
+    out, used = "", 0
+    for ch in text:
+        w = 2 if unicodedata.east_asian_width(ch) in "WF" else 1
+        if used + w > width:
+            break
+        out, used = out + ch, used + w
+    return out + " " * (width - used)
 
 
 class _Bar:
@@ -108,7 +120,7 @@ def register_cycles_cli(app: Flask) -> None:
         click.echo(f"{'unit':24} {'enabled':>7} {'people':>6} {'opened':>6} {'running':>7} {'done%':>6} {'overdue':>7}")
         for r in rows:
             click.echo(
-                f"{r.name[:24]:24} {'yes' if r.enabled else 'no':>7} {r.people:6d} {r.opened:6d} {r.running:7d} "
+                f"{_pad(r.name, 24)} {'yes' if r.enabled else 'no':>7} {r.people:6d} {r.opened:6d} {r.running:7d} "
                 f"{r.completed_pct:6.1f} {r.overdue:7d}"
             )
         people = sum(r.people for r in rows)

@@ -25,7 +25,6 @@ from zoneinfo import ZoneInfo
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.cron import CronTrigger
 from flask import Flask
-from flask_babel import lazy_gettext as _l
 from sqlalchemy.orm import Session
 
 from app.extensions import db

@@ -56,6 +56,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("SESSION_HOURS", 8, "Absolute lifetime of a browser session in hours.", int),
     Setting("PAGE_SIZE", 50, "Rows per page in lists.", int),
     Setting("MAX_UPLOAD_MB", 10, "Largest accepted upload (Excel, BPMN, evidence) in MiB.", int),
+    Setting("APPEAL_DAYS", 5, "Days a person has to appeal an appraisal result after it is sent back to them.", int),
     Setting("COOKIE_SECURE", False, "Send cookies only over HTTPS (turn on behind TLS).", _bool),
     Setting("PASSWORD_MIN_LENGTH", 8, "Shortest accepted password.", int),
     Setting("PASSWORD_MIN_CLASSES", 3, "Character classes required (lower, upper, digit, symbol).", int),

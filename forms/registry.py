@@ -152,17 +152,44 @@ PERIOD_SUMMARY = FormSpec(
     key="period_summary",
     title=N_("Period summary"),
     fields=(
-        FieldSpec("summary", "textarea", N_("Summary of the period's work"), required=True, max_length=20000),
+        FieldSpec(
+            "summary",
+            "textarea",
+            N_("Summary of the period's work"),
+            required=True,
+            max_length=20000,
+            help=N_("Prefilled from your weekly logs, grouped by indicator: what was done, evidence, gaps."),
+        ),
         FieldSpec("plan", "textarea", N_("Plan for the next period")),
     ),
     shows=("comment",),
+    page="appraisal.task",
 )
 
 APPRAISAL_SCORE = FormSpec(
     key="appraisal_score",
     title=N_("Score"),
     fields=(
-        FieldSpec("score", "number", N_("Score"), required=True, min=0, max=100),
+        FieldSpec(
+            "item_scores",
+            "item_scores",
+            N_("Scores of the indicators"),
+            help=N_(
+                "When the person has an effective indicator set: a list of {item_id, score, comment}, one per "
+                "indicator, each score from 0 to the indicator's weight. The total is their sum."
+            ),
+        ),
+        FieldSpec(
+            "score",
+            "number",
+            N_("Score"),
+            min=0,
+            max=100,
+            help=N_(
+                "The overall score from 0 to 100 when the person has no effective indicator set; "
+                "otherwise leave it out (or send the sum of the item scores)."
+            ),
+        ),
         FieldSpec(
             "score_comment",
             "textarea",
@@ -170,13 +197,65 @@ APPRAISAL_SCORE = FormSpec(
             required=True,
             help=N_("Say what the score rests on: results, evidence, gaps."),
         ),
+        FieldSpec(
+            "justification",
+            "textarea",
+            N_("Justification"),
+            help=N_(
+                "Required when every indicator gets full marks, or any indicator gets less than 60 per cent of its "
+                "weight (overall: 100, or below 60)."
+            ),
+        ),
     ),
     comment_field="score_comment",
     shows=("summary", "plan", "appeal_reason", "comment"),
+    page="appraisal.task",
+)
+
+APPRAISAL_REVIEW = FormSpec(
+    key="appraisal_review",
+    title=N_("Review of the score"),
+    fields=(
+        FieldSpec("decision", "choice", N_("Decision"), required=True, choices=REVIEW_DECISIONS),
+        FieldSpec(
+            "comment",
+            "textarea",
+            N_("Comment"),
+            required_if=("decision", ("return",)),
+            help=N_("Required when you return it: say what must change."),
+        ),
+        FieldSpec(
+            "adjusted_score",
+            "number",
+            N_("Adjusted score"),
+            min=0,
+            max=100,
+            help=N_("Only when you approve and change the total; the section head's score is kept beside it."),
+        ),
+        FieldSpec(
+            "adjust_reason",
+            "textarea",
+            N_("Reason for the adjustment"),
+            help=N_("Required together with an adjusted score."),
+        ),
+    ),
+    decision_field="decision",
+    comment_field="comment",
+    shows=("summary", "score", "score_formula", "score_comment", "justification", "appeal_reason"),
+    page="appraisal.task",
 )
 
 FORMS: dict[str, FormSpec] = {
-    f.key: f for f in (REVIEW, ACKNOWLEDGE, INDICATOR_DRAFT, INDICATOR_REVIEW, PERIOD_SUMMARY, APPRAISAL_SCORE)
+    f.key: f
+    for f in (
+        REVIEW,
+        ACKNOWLEDGE,
+        INDICATOR_DRAFT,
+        INDICATOR_REVIEW,
+        PERIOD_SUMMARY,
+        APPRAISAL_SCORE,
+        APPRAISAL_REVIEW,
+    )
 }
 FLAT_TYPES = frozenset({"text", "textarea", "choice", "number"})
 
@@ -191,4 +270,9 @@ DATA_LABELS: dict[str, str] = {
     "comment": N_("Reviewer's comment"),
     "appeal_reason": N_("Reasons for the appeal"),
     "decision": N_("Decision"),
+    "justification": N_("Justification"),
+    "score_formula": N_("How the total was reached"),
+    "adjusted_score": N_("Adjusted score"),
+    "adjust_reason": N_("Reason for the adjustment"),
+    "original_score": N_("Section head's score"),
 }

@@ -140,9 +140,9 @@ def demo_account(session: Any, role: str, *, unit_code: str = "ljjd", index: int
             .join(OrgUnit, RoleAssignment.org_unit_id == OrgUnit.id)
             .where(RoleAssignment.role == Role(role), scope, OrgUnit.code != f"{unit_code}-0")
             .order_by(OrgUnit.code, Person.staff_no)
-            .distinct()
         )
-    accounts = session.scalars(stmt).all()
+    # de-duplicated here, not with DISTINCT: PostgreSQL wants DISTINCT's ORDER BY in the select list
+    accounts = list(dict.fromkeys(session.scalars(stmt)))
     if len(accounts) <= index:
         raise LookupError(f"no demo account with role {role} in {unit_code}")
     return accounts[index]

@@ -23,14 +23,17 @@ def test_staff_submits_the_monthly_summary_through_the_form(client, session, log
     task = session.scalar(select(HumanTask).where(HumanTask.subject_id == account.person_id))
     page = client.get("/tasks").get_data(as_text=True)
     assert f'data-task="{task.id}"' in page and 'data-badge="tasks"' in page
-    form = client.get(f"/tasks/{task.id}").get_data(as_text=True)
+    # the summary is a structured form: the generic task page sends it to the appraisal task page
+    r = client.get(f"/tasks/{task.id}")
+    assert r.status_code == 302 and r.headers["Location"].endswith(f"/appraisal/tasks/{task.id}")
+    form = client.get(f"/appraisal/tasks/{task.id}").get_data(as_text=True)
     assert 'id="task-form"' in form and 'name="summary"' in form and 'id="step-documentation"' in form
     # a rejected form keeps what was typed and names the missing field
-    r = client.post(f"/tasks/{task.id}", data={"summary": "", "plan": "下月计划要点"})
+    r = client.post(f"/appraisal/tasks/{task.id}", data={"summary": "", "plan": "下月计划要点"})
     assert r.status_code == 422
     html = r.get_data(as_text=True)
     assert "下月计划要点" in html and "is-invalid" in html
-    r = client.post(f"/tasks/{task.id}", data={"summary": "本月完成三项重点工作", "plan": "继续推进"})
+    r = client.post(f"/appraisal/tasks/{task.id}", data={"summary": "本月完成三项重点工作", "plan": "继续推进"})
     assert r.status_code == 302
     session.expire_all()
     assert session.get(HumanTask, task.id).status is TaskStatus.completed
@@ -49,7 +52,7 @@ def test_reviewer_sees_what_was_submitted_and_the_history(client, session, login
     session.commit()
     login_as("section_head")
     score = runtime._open_tasks(session, instance.id)[0]
-    html = client.get(f"/tasks/{score.id}").get_data(as_text=True)
+    html = client.get(f"/tasks/{score.id}", follow_redirects=True).get_data(as_text=True)
     assert "评审依据：周记实" in html and 'data-kind="completed"' in html and 'name="score"' in html
     page = client.get(f"/instances/{instance.id}").get_data(as_text=True)
     assert 'id="diagram"' in page and 'data-current="section_score"' in page and 'data-done="submit_summary"' in page
@@ -70,8 +73,8 @@ def test_completing_a_finished_task_in_the_browser_says_so(client, session, logi
     account = login_as("staff")
     client.post("/processes/start", data={"process": "periodic_appraisal", "period": "2026-10"})
     task = session.scalar(select(HumanTask).where(HumanTask.subject_id == account.person_id))
-    assert client.post(f"/tasks/{task.id}", data={"summary": "一次"}).status_code == 302
-    r = client.post(f"/tasks/{task.id}", data={"summary": "两次"}, follow_redirects=True)
+    assert client.post(f"/appraisal/tasks/{task.id}", data={"summary": "一次"}).status_code == 302
+    r = client.post(f"/appraisal/tasks/{task.id}", data={"summary": "两次"}, follow_redirects=True)
     assert r.status_code == 200 and 'id="not-actionable"' in r.get_data(as_text=True)
 
 

@@ -252,3 +252,14 @@ def _instances_person(session: Any) -> int:
     from tests.conftest import demo_account
 
     return demo_account(session, "staff").person_id  # type: ignore[return-value]
+
+
+def test_old_runs_of_the_per_minute_jobs_are_pruned_hourly(app: Any, session: Any, clock: Any) -> None:
+    base = datetime(2031, 6, 25, 10, 0, tzinfo=SH)
+    for minute in range(3):
+        clock.move_to(base + timedelta(minutes=minute, seconds=5))
+        scheduler.run_due(app, "workflow_timers")
+    clock.move_to(datetime(2031, 6, 29, 13, 0, 5, tzinfo=SH))  # on the hour, four days later
+    outcome = scheduler.run_due(app, "workflow_timers")
+    assert outcome is not None and outcome.counts is not None and outcome.counts["pruned_runs"] == 3
+    assert [r.scheduled_for for r in _runs(session, "workflow_timers")] == [datetime(2031, 6, 29, 13, 0, tzinfo=SH)]

@@ -34,7 +34,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.services.actor import Actor
-from app.services.errors import Forbidden, NotFound
+from app.services.errors import T_, Forbidden, NotFound
 from app.services.periods import check_period
 from app.workflow import repository, runtime
 
@@ -72,7 +72,9 @@ def _check_may_open(actor: Actor, unit_id: int | None) -> None:
         return
     if unit_id is not None and unit_id in actor.unit_ids_for(Role.unit_admin):
         return
-    raise Forbidden("Only the performance office opens cycles for the district; a unit administrator for their unit.")
+    raise Forbidden(
+        T_("Only the performance office opens cycles for the district; a unit administrator for their unit.")
+    )
 
 
 def _people_in_scope(session: Session, unit_id: int | None) -> list[tuple[int, PersonStatus, int | None, bool]]:
@@ -112,7 +114,7 @@ def open_cycle(
     if unit_id is not None:
         unit = session.get(OrgUnit, unit_id)
         if unit is None or unit.kind is not OrgKind.unit:
-            raise NotFound(f"Unit {unit_id} does not exist.")
+            raise NotFound(T_("Unit %(id)s does not exist.", id=unit_id))
     repository.active_definition(session, process_key)  # an unknown process fails before any work
     summary = OpenSummary(process_key, period, unit_id)
     eligible: list[int] = []
@@ -246,10 +248,10 @@ def cycle_status(
 def set_unit_enabled(session: Session, actor: Actor, unit_id: int, enabled: bool) -> OrgUnit:
     """Take a unit into (or out of) the rollout. Enabling opens nothing for the current period by itself."""
     if not actor.is_district_wide:
-        raise Forbidden("Only the performance office enables units.")
+        raise Forbidden(T_("Only the performance office enables units."))
     unit = session.get(OrgUnit, unit_id)
     if unit is None or unit.kind is not OrgKind.unit:
-        raise NotFound(f"Unit {unit_id} does not exist.")
+        raise NotFound(T_("Unit %(id)s does not exist.", id=unit_id))
     if unit.enabled != enabled:
         unit.enabled = enabled
         session.flush()

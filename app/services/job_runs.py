@@ -19,6 +19,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -58,23 +60,19 @@ def claim(
     """
     now = now or utcnow()
     owner = owner or owner_id()
-    run = JobRun(
-        job=job,
-        scheduled_for=scheduled_for,
-        trigger=trigger,
-        status=JobRunStatus.running,
-        started_at=now,
-        heartbeat_at=now,
-        owner=owner,
-        attempt=1,
-    )
-    try:
-        with session.begin_nested():
-            session.add(run)
-            session.flush()
-        return Claim(run.id, 1, False)
-    except IntegrityError:
-        pass
+    values = {
+        "job": job,
+        "scheduled_for": scheduled_for,
+        "trigger": trigger,
+        "status": JobRunStatus.running,
+        "started_at": now,
+        "heartbeat_at": now,
+        "owner": owner,
+        "attempt": 1,
+    }
+    run_id = _insert_if_absent(session, values)
+    if run_id is not None:
+        return Claim(run_id, 1, False)
     taken = session.execute(
         update(JobRun)
         .where(
@@ -103,6 +101,32 @@ def claim(
         select(JobRun.id, JobRun.attempt).where(JobRun.job == job, JobRun.scheduled_for == scheduled_for)
     ).one()
     return Claim(row.id, row.attempt, True)
+
+
+def _insert_if_absent(session: Session, values: dict[str, Any]) -> int | None:
+    """INSERT the run unless ``(job, scheduled_for)`` exists; its id, or None when another process has it.
+
+    PostgreSQL and SQLite skip the conflict in the statement (no error in the server log every
+    minute from the processes that lose); other databases fall back to a savepoint.
+    """
+    dialect = session.get_bind().dialect.name
+    if dialect in ("postgresql", "sqlite"):
+        insert = pg_insert if dialect == "postgresql" else sqlite_insert
+        stmt = (
+            insert(JobRun)
+            .values(**values)
+            .on_conflict_do_nothing(index_elements=["job", "scheduled_for"])
+            .returning(JobRun.id)
+        )
+        return session.execute(stmt).scalar()
+    run = JobRun(**values)
+    try:
+        with session.begin_nested():
+            session.add(run)
+            session.flush()
+        return run.id
+    except IntegrityError:
+        return None
 
 
 def record_skipped(session: Session, job: str, scheduled_for: datetime, reason: str) -> bool:

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from app.models import Notification, NotificationPreference, Person
 from app.models.base import utcnow
 from app.services.actor import Actor
-from app.services.errors import Forbidden, Invalid, NotFound
+from app.services.errors import T_, Forbidden, Invalid, NotFound
 
 # Kinds a person can set preferences for, in the order the preferences form lists them.
 KINDS: tuple[str, ...] = (
@@ -46,11 +46,12 @@ def preferences(session: Session, person_ids: Iterable[int], kind: str) -> dict[
     ids = list(dict.fromkeys(person_ids))
     if not ids:
         return {}
-    rows = session.execute(
-        select(NotificationPreference.person_id, NotificationPreference.in_app, NotificationPreference.email).where(
-            NotificationPreference.kind == kind, NotificationPreference.person_id.in_(ids)
-        )
-    )
+    with session.no_autoflush:  # preferences are flushed when saved; don't flush the caller's work for this read
+        rows = session.execute(
+            select(NotificationPreference.person_id, NotificationPreference.in_app, NotificationPreference.email).where(
+                NotificationPreference.kind == kind, NotificationPreference.person_id.in_(ids)
+            )
+        ).all()
     return {r.person_id: (r.in_app, r.email) for r in rows}
 
 
@@ -76,9 +77,10 @@ def notify(
     prefs = preferences(session, people, kind)
     keys = {pid: dedupe_key(pid) for pid in people} if dedupe_key else {}
     if keys:
-        existing = set(
-            session.scalars(select(Notification.dedupe_key).where(Notification.dedupe_key.in_(keys.values())))
-        )
+        with session.no_autoflush:
+            existing = set(
+                session.scalars(select(Notification.dedupe_key).where(Notification.dedupe_key.in_(keys.values())))
+            )
         people = [pid for pid in people if keys[pid] not in existing]
     rows = []
     for pid in people:
@@ -102,8 +104,7 @@ def notify(
     if not rows:
         return 0
     if not keys:
-        session.add_all(rows)
-        session.flush()
+        session.add_all(rows)  # flushed with the caller's work
         return len(rows)
     try:
         with session.begin_nested():
@@ -176,9 +177,9 @@ def mark_read(session: Session, actor: Actor, notification_id: int) -> Notificat
     """Mark one of the actor's own messages read (reading someone else's is refused)."""
     item = session.get(Notification, notification_id)
     if item is None:
-        raise NotFound(f"Message {notification_id} does not exist.")
+        raise NotFound(T_("Message %(id)s does not exist.", id=notification_id))
     if item.recipient_id != actor.person_id:
-        raise Forbidden("This message is not yours.")
+        raise Forbidden(T_("This message is not yours."))
     if item.read_at is None:
         item.read_at = utcnow()
         session.flush()
@@ -212,15 +213,15 @@ def set_preferences(
 ) -> None:
     """Save the actor's channels per kind and the address e-mails go to; applies to messages from now on."""
     if actor.person_id is None:
-        raise Forbidden("Only a person can have notification preferences.")
+        raise Forbidden(T_("Only a person can have notification preferences."))
     unknown = set(choices) - set(KINDS)
     if unknown:
-        raise Invalid(f"Unknown notification kind: {', '.join(sorted(unknown))}.")
+        raise Invalid(T_("Unknown notification kind: %(kinds)s.", kinds=", ".join(sorted(unknown))))
     address = (email_address or "").strip() or None
     if address is not None and ("@" not in address or len(address) > 254 or any(c.isspace() for c in address)):
-        raise Invalid("Enter a valid e-mail address.", {"email": "Not an e-mail address."})
+        raise Invalid(T_("Enter a valid e-mail address."), {"email": T_("Not an e-mail address.")})
     if address is None and any(email for _in_app, email in choices.values()):
-        raise Invalid("Enter the e-mail address to send to.", {"email": "Required for e-mail notifications."})
+        raise Invalid(T_("Enter the e-mail address to send to."), {"email": T_("Required for e-mail notifications.")})
     person = session.get(Person, actor.person_id)
     assert person is not None
     person.email = address

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from app.models import ROLE_SCOPE_KIND, OrgKind, OrgUnit, Person, PersonStatus, Role, RoleAssignment
 from app.services.actor import Actor, managed_unit_ids
-from app.services.errors import Forbidden, Invalid, NotFound
+from app.services.errors import T_, Forbidden, Invalid, NotFound
 
 # Roles a unit admin may hand out inside their unit; district roles need the office.
 UNIT_GRANTABLE = {Role.section_head, Role.unit_leader, Role.unit_principal, Role.unit_admin}
@@ -22,7 +22,7 @@ OFFICE_GRANTABLE = UNIT_GRANTABLE | {Role.perf_office}
 
 def _require_admin(actor: Actor) -> set[int] | None:
     if not (actor.has(Role.unit_admin) or actor.has(Role.perf_office)):
-        raise Forbidden("Only a unit administrator or the performance office can manage the organisation.")
+        raise Forbidden(T_("Only a unit administrator or the performance office can manage the organisation."))
     return managed_unit_ids(actor)
 
 
@@ -46,7 +46,7 @@ def check_unit_access(session: Session, actor: Actor, unit_id: int) -> OrgUnit:
     if unit is None or unit.kind is not OrgKind.unit:
         raise NotFound(f"Unit {unit_id} does not exist.")
     if allowed is not None and unit_id not in allowed:
-        raise Forbidden("You can only manage your own unit.")
+        raise Forbidden(T_("You can only manage your own unit."))
     return unit
 
 
@@ -105,7 +105,7 @@ def get_person(session: Session, actor: Actor, person_id: int) -> Person:
     if person is None:
         raise NotFound(f"Person {person_id} does not exist.")
     if allowed is not None and (person.section is None or person.section.parent_id not in allowed):
-        raise Forbidden("This person is not in a unit you manage.")
+        raise Forbidden(T_("This person is not in a unit you manage."))
     return person
 
 
@@ -117,7 +117,7 @@ def assign_role(session: Session, actor: Actor, person_id: int, role: Role, org_
         raise Forbidden(f"You cannot grant the role {role.value}.")
     node = session.get(OrgUnit, org_unit_id)
     if node is None:
-        raise Invalid("Choose where the role applies.", {"org_unit_id": "Unknown organisation node."})
+        raise Invalid(T_("Choose where the role applies."), {"org_unit_id": T_("Unknown organisation node.")})
     expected = ROLE_SCOPE_KIND.get(role)
     if expected and node.kind.value != expected:
         raise Invalid(

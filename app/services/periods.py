@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
-from app.services.errors import Invalid
+from app.services.errors import T_, Invalid
 
 _PATTERNS = {
     "year": re.compile(r"^(\d{4})$"),
@@ -36,8 +36,8 @@ def check_period(process_key: str, key: object) -> str:
     """Return ``key`` if it is a well-formed period the process accepts, else raise ``Invalid``."""
     if not isinstance(key, str) or (kind := period_kind(key.strip())) is None:
         raise Invalid(
-            "The period must look like 2026 (year), 2026-Q4 (quarter), 2026-11 (month) or 2026-W47 (ISO week).",
-            {"period": "Malformed period."},
+            T_("The period must look like 2026 (year), 2026-Q4 (quarter), 2026-11 (month) or 2026-W47 (ISO week)."),
+            {"period": T_("Malformed period.")},
         )
     allowed = PROCESS_PERIODS.get(process_key)
     if allowed is not None and kind not in allowed:

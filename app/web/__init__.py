@@ -25,6 +25,9 @@ def register_web(app: Flask) -> None:
 
     for bp in (auth_bp, main_bp, inbox_bp, org_bp, api_bp):
         app.register_blueprint(bp)
+    from app.web.appraisal import bp as appraisal_bp
+
+    app.register_blueprint(appraisal_bp)
     from app.web.cycles import bp as cycles_bp
     from app.web.notifications import bp as notifications_bp
 
@@ -36,6 +39,9 @@ def register_web(app: Flask) -> None:
     from app.web.indicators import bp as indicators_bp
 
     app.register_blueprint(indicators_bp)
+    from app.web.processes import bp as processes_bp
+
+    app.register_blueprint(processes_bp)
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to continue.")

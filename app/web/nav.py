@@ -34,6 +34,14 @@ ITEMS: tuple[NavItem, ...] = (
         frozenset({Role.section_head, Role.unit_leader, Role.unit_principal, Role.unit_admin, Role.perf_office}),
     ),
     NavItem("common_indicators", _l("Common indicators"), "indicators.common_library", frozenset({Role.perf_office})),
+    NavItem("logs", _l("Weekly log"), "appraisal.my_logs", frozenset({Role.staff})),
+    NavItem(
+        "section_logs",
+        _l("Section logs"),
+        "appraisal.sections",
+        frozenset({Role.section_head, Role.unit_leader, Role.unit_principal, Role.unit_admin}),
+    ),
+    NavItem("appraisals", _l("My appraisals"), "appraisal.records_index", frozenset({Role.staff})),
     NavItem(
         "matrix",
         _l("Responsibility matrix"),
@@ -53,6 +61,7 @@ ITEMS: tuple[NavItem, ...] = (
         frozenset({Role.unit_admin, Role.perf_office}),
     ),
     NavItem("cycles", _l("Cycles"), "cycles.office", frozenset({Role.perf_office})),
+    NavItem("processes", _l("Processes"), "processes.index", frozenset({Role.perf_office})),
     NavItem("notifications", _l("Messages"), "notifications.index"),
 )
 

@@ -179,7 +179,7 @@ def _check_values(process: Any, problems: list[str]) -> None:
     for el in process.iter(_B + "timeDuration"):
         value = _literal(el.text)
         if value is not None and (problem := _duration_problem(value, "timer duration")):
-            problems.append(f"{_describe(el)}: {problem}")
+            problems.append(f"{_describe(_flow_node(el))}: {problem}")
     for op in process.iter(_S + "serviceTaskOperator"):
         params = {p.get("id"): _literal(p.get("value")) for p in op.iter(_S + "parameter")}
         if op.get("id") != "notify":
@@ -194,6 +194,14 @@ def _check_values(process: Any, problems: list[str]) -> None:
                 f"{_describe(op)}: the notification kind '{params.get('kind') or '(none)'}' is unknown; "
                 f"set the parameter 'kind' to one of {', '.join(NOTIFY_KINDS)} (quoted)."
             )
+
+
+def _flow_node(el: Any) -> Any:
+    """The step or event an inner element (a timer definition) belongs to: what the modeller sees."""
+    node = el
+    while node.getparent() is not None and node.getparent().tag != _B + "process":
+        node = node.getparent()
+    return node
 
 
 def check_design(xml: bytes | str) -> list[str]:

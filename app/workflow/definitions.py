@@ -88,7 +88,11 @@ def _describe(el: Any) -> str:
     mean nothing to the modeller, so they are skipped.
     """
     node = el
-    while node is not None and (node.get("id") is None or etree.QName(node).namespace != NS["bpmn"]):
+    while node is not None and (
+        node.get("id") is None
+        or etree.QName(node).namespace != NS["bpmn"]
+        or etree.QName(node).localname.endswith("EventDefinition")  # name the event, not its definition
+    ):
         node = node.getparent()
     if node is None:
         return "the document"
@@ -197,7 +201,8 @@ def load_definition(xml: bytes | str, filename: str = "process.bpmn") -> LoadedD
         spec = parser.get_spec(key)
         subprocess_specs = parser.get_subprocess_specs(key)
     except ValidationException as exc:
-        raise DefinitionError([f"The BPMN is invalid: {exc}"]) from exc
+        where = f"{exc.tag.split(':')[-1]} '{exc.id}'" + (f" ({exc.name})" if exc.name else "") + ": " if exc.id else ""
+        raise DefinitionError([f"{where}The BPMN is invalid: {exc}"]) from exc
     except Exception as exc:  # the parser raises bare exceptions for many modelling errors
         raise DefinitionError([f"The BPMN could not be read: {exc}"]) from exc
     steps: dict[str, StepMeta] = {}

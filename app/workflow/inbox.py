@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from app.models import HumanTask, ProcessInstance, TaskCandidate, TaskStatus
 from app.services.actor import Actor
-from app.services.errors import Invalid
+from app.services.errors import T_, Invalid
 
 SCOPES = ("mine", "claimable", "done", "related")
 
@@ -48,7 +48,7 @@ def _candidate(person_id: int) -> object:
 
 def scope_query(actor: Actor, scope: str) -> Select[tuple[HumanTask]]:
     if scope not in SCOPES:
-        raise Invalid(f"Unknown scope '{scope}'; use one of {', '.join(SCOPES)}.", {"scope": "Unknown scope."})
+        raise Invalid(f"Unknown scope '{scope}'; use one of {', '.join(SCOPES)}.", {"scope": T_("Unknown scope.")})
     pid = actor.person_id or -1
     stmt = select(HumanTask)
     if scope == "mine":

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.models import DefinitionStatus, ProcessDefinition
@@ -38,9 +39,13 @@ def ensure_shipped(session: Session, key: str | None = None) -> list[ProcessDefi
             status=DefinitionStatus.active,
             comment=f"shipped {path.name}",
         )
-        session.add(row)
+        try:
+            with session.begin_nested():  # another process may store the same version 1 at this moment
+                session.add(row)
+                session.flush()
+        except IntegrityError:
+            continue
         created.append(row)
-    session.flush()
     return created
 
 
@@ -56,7 +61,8 @@ def active_definition(session: Session, key: str, unit_id: int | None = None) ->
         if variant is not None:
             return variant
     found = session.scalar(base.where(ProcessDefinition.unit_id.is_(None)).order_by(ProcessDefinition.version.desc()))
-    if found is None and ensure_shipped(session, key):
+    if found is None:
+        ensure_shipped(session, key)  # stored by us or by a concurrent first start: look again either way
         found = session.scalar(base.where(ProcessDefinition.unit_id.is_(None)))
     if found is None:
         raise NotFound(f"There is no active process '{key}'.")

@@ -27,7 +27,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.services.actor import Actor
-from app.services.errors import Conflict, Forbidden, Invalid, NotFound
+from app.services.errors import T_, Conflict, Forbidden, Invalid, NotFound
 from app.services.periods import check_period
 from app.workflow import engine as eng
 from app.workflow import hooks, mirror, repository
@@ -75,9 +75,9 @@ def start_process(
     subject_id = subject_id if subject_id is not None else actor.person_id
     subject = session.get(Person, subject_id) if subject_id is not None else None
     if subject is None:
-        raise Invalid("Choose whom the process is for.", {"subject_id": "Unknown person."})
+        raise Invalid(T_("Choose whom the process is for."), {"subject_id": T_("Unknown person.")})
     if not _may_start_for(actor, subject):
-        raise Forbidden("You may start a process only for yourself or for people of a unit you administer.")
+        raise Forbidden(T_("You may start a process only for yourself or for people of a unit you administer."))
     existing = _existing(session, process_key, subject.id, period, revision)
     if existing is not None:
         return StartResult(existing, False, _open_tasks(session, existing.id))
@@ -155,7 +155,7 @@ def get_task_for(session: Session, actor: Actor, task_id: int) -> HumanTask:
     """A task the actor may see: a candidate, the one who did it, its subject, or an office/unit overseer."""
     task = session.get(HumanTask, task_id)
     if task is None:
-        raise NotFound(f"Task {task_id} does not exist.")
+        raise NotFound(T_("Task %(id)s does not exist.", id=task_id))
     if (
         actor.is_district_wide
         or task.completed_by_id == actor.person_id
@@ -164,7 +164,7 @@ def get_task_for(session: Session, actor: Actor, task_id: int) -> HumanTask:
         or (task.unit_id is not None and task.unit_id in actor.unit_ids_for(Role.unit_admin))
     ):
         return task
-    raise Forbidden("This task is not yours.")
+    raise Forbidden(T_("This task is not yours."))
 
 
 def _taken_message(session: Session, task: HumanTask) -> Conflict:
@@ -172,20 +172,21 @@ def _taken_message(session: Session, task: HumanTask) -> Conflict:
         who = session.get(Person, task.completed_by_id) if task.completed_by_id else None
         when = task.completed_at.isoformat(timespec="minutes") if task.completed_at else ""
         return Conflict(
-            f"This task was already completed by {who.name if who else 'someone'} at {when}.", task_status="completed"
+            T_("This task was already completed by %(name)s at %(when)s.", name=who.name if who else "?", when=when),
+            task_status="completed",
         )
     if task.status is TaskStatus.cancelled:
-        return Conflict("This task is no longer waiting: the process moved on.", task_status="cancelled")
+        return Conflict(T_("This task is no longer waiting: the process moved on."), task_status="cancelled")
     who = session.get(Person, task.claimed_by_id) if task.claimed_by_id else None
-    return Conflict(f"{who.name if who else 'Someone else'} has claimed this task.", task_status="claimed")
+    return Conflict(T_("%(name)s has claimed this task.", name=who.name if who else "?"), task_status="claimed")
 
 
 def claim(session: Session, actor: Actor, task_id: int) -> HumanTask:
     task = session.get(HumanTask, task_id)
     if task is None:
-        raise NotFound(f"Task {task_id} does not exist.")
+        raise NotFound(T_("Task %(id)s does not exist.", id=task_id))
     if not is_candidate(session, task, actor.person_id):
-        raise Forbidden("Only a candidate for this task can claim it.")
+        raise Forbidden(T_("Only a candidate for this task can claim it."))
     result = session.execute(
         update(HumanTask)
         .where(
@@ -205,9 +206,9 @@ def claim(session: Session, actor: Actor, task_id: int) -> HumanTask:
 def release(session: Session, actor: Actor, task_id: int) -> HumanTask:
     task = session.get(HumanTask, task_id)
     if task is None:
-        raise NotFound(f"Task {task_id} does not exist.")
+        raise NotFound(T_("Task %(id)s does not exist.", id=task_id))
     if task.claimed_by_id != actor.person_id:
-        raise Conflict("You have not claimed this task.", task_status=task.status.value)
+        raise Conflict(T_("You have not claimed this task."), task_status=task.status.value)
     task.claimed_by_id = None
     session.flush()
     return task
@@ -217,16 +218,16 @@ def complete_task(session: Session, actor: Actor, task_id: int, payload: dict[st
     """Validate the form, hand the data to the engine, run it on, mirror the new tasks, record history."""
     task = session.get(HumanTask, task_id)
     if task is None:
-        raise NotFound(f"Task {task_id} does not exist.")
+        raise NotFound(T_("Task %(id)s does not exist.", id=task_id))
     if not is_candidate(session, task, actor.person_id):
-        raise Forbidden("You are not among the people this task is assigned to.")
+        raise Forbidden(T_("You are not among the people this task is assigned to."))
     if task.status is not TaskStatus.ready or task.claimed_by_id not in (None, actor.person_id):
         raise _taken_message(session, task)
     handler = hooks.handler_for(task.form_key)
     if handler is None:
         data, errors = validate_json(task.form_key, payload)
         if errors:
-            raise Invalid("Some fields need attention.", errors)
+            raise Invalid(T_("Some fields need attention."), errors)
     now = utcnow()
     # The gate: whoever flips ready→completed first owns the completion; the other sees rowcount 0.
     taken = session.execute(
@@ -256,7 +257,7 @@ def complete_task(session: Session, actor: Actor, task_id: int, payload: dict[st
     wf = eng.load(loaded, instance.state, outbox)
     engine_task = eng.find_task(wf, task.engine_task_id)
     if engine_task is None or engine_task.state != eng.READY:
-        raise Conflict("This task is no longer waiting: the process moved on.", task_status="cancelled")
+        raise Conflict(T_("This task is no longer waiting: the process moved on."), task_status="cancelled")
     eng.run_task(wf, engine_task, data)
     spec = FORMS[task.form_key]
     decision = data.get(spec.decision_field) if spec.decision_field else None
@@ -292,7 +293,7 @@ def _save(session: Session, instance: ProcessInstance, wf: Any, now: datetime) -
     try:
         session.flush()
     except StaleDataError as exc:
-        raise Conflict("Someone else changed this process at the same moment; reload and try again.") from exc
+        raise Conflict(T_("Someone else changed this process at the same moment; reload and try again.")) from exc
 
 
 def fire_due_timers(session: Session, now: datetime | None = None, limit: int = 500) -> int:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from app.models import HumanTask, InstanceEvent, ProcessInstance, Role, TaskCandidate, TaskStatus
 from app.services.actor import Actor
-from app.services.errors import Forbidden, NotFound
+from app.services.errors import T_, Forbidden, NotFound
 from app.workflow import engine as eng
 from app.workflow import repository
 from forms import FORMS
@@ -48,9 +48,9 @@ def can_view_instance(session: Session, actor: Actor, instance: ProcessInstance)
 def instance_for(session: Session, actor: Actor, instance_id: int) -> ProcessInstance:
     instance = session.get(ProcessInstance, instance_id)
     if instance is None:
-        raise NotFound(f"Process instance {instance_id} does not exist.")
+        raise NotFound(T_("Process instance %(id)s does not exist.", id=instance_id))
     if not can_view_instance(session, actor, instance):
-        raise Forbidden("You may not see this process.")
+        raise Forbidden(T_("You may not see this process."))
     return instance
 
 

@@ -1,6 +1,7 @@
 """A month of periodic appraisal driven through the browser by four people in turn:
-staff submits, the section head scores, the leader in charge returns it once then approves,
-the person acknowledges; the instance page draws the BPMN diagram with the steps marked.
+staff writes a weekly log and submits the summary prefilled from it, the section head scores,
+the leader in charge returns it once then approves, the person acknowledges and finds the
+archived record; the instance page draws the BPMN diagram with the steps marked.
 """
 
 from __future__ import annotations
@@ -40,12 +41,22 @@ def _submit(page: Any) -> None:
 def test_a_month_of_appraisal_through_the_browser(page, live_server, browser_login, page_problems) -> None:
     page_problems.allow_console_error(r"status of 422")  # the refused return without a comment
     browser_login(page, live_server, STAFF)
+    # a weekly log of the month first: the summary is prefilled from it
+    page.goto(f"{live_server}/appraisal/logs?week=2026-W41")
+    page.fill('textarea[name="entries-0-content"]', "走访社区 12 户")
+    with page.expect_navigation():
+        page.locator("#add-row").click()
+    expect(page.locator("#log-rows tr[data-row]")).to_have_count(2)
+    with page.expect_navigation():
+        page.locator("#save-log").click()
+    expect(page.locator("#evidence-card")).to_be_visible()
     page.goto(f"{live_server}/tasks?scope=related")
     page.select_option("#start-process", "periodic_appraisal")
     page.fill("#start-period", "2026-10")
     with page.expect_navigation():
         page.locator("#start-submit").click()
     expect(page.locator("#task-form")).to_be_visible()
+    expect(page.locator('textarea[name="summary"]')).to_contain_text("走访社区 12 户")
     page.fill('textarea[name="summary"]', "本月完成社区走访 42 户，整改问题 5 项")
     _submit(page)
     _logout(page)
@@ -88,6 +99,12 @@ def test_a_month_of_appraisal_through_the_browser(page, live_server, browser_log
     expect(page.locator('#task-data [data-key="score"]')).to_contain_text("84")
     page.check('input[name="decision"][value="acknowledge"]')
     _submit(page)
+
+    page.goto(f"{live_server}/appraisal/records")
+    with page.expect_navigation():
+        page.locator('#records tr[data-period="2026-10"] a').click()
+    expect(page.locator("#record-status")).to_have_attribute("data-status", "archived")
+    expect(page.locator("#final-score")).to_have_text("84")
 
     page.goto(f"{live_server}/tasks?scope=related")
     with page.expect_navigation():

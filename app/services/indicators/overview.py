@@ -193,8 +193,13 @@ def _counts(session: Session, section_ids: list[int], year: int) -> dict[int, di
     )
     for section_id, status, n in session.execute(stmt):
         key = SetStatus(status).value if status is not None else "not_started"
-        out[section_id][key] += n
+        if section_id is not None:
+            out[section_id][key] += n
     return out
+
+
+def _pick(sections: list[OrgUnit], allowed: set[int] | None) -> list[OrgUnit]:
+    return [s for s in sections if allowed is None or s.id in allowed]
 
 
 def _unit_overviews(session: Session, actor: Actor, scope: dict[int, set[int] | None], year: int) -> list[UnitOverview]:
@@ -204,7 +209,7 @@ def _unit_overviews(session: Session, actor: Actor, scope: dict[int, set[int] | 
         .options(selectinload(OrgUnit.children))
         .order_by(OrgUnit.sort_order, OrgUnit.id)
     ).all()
-    chosen = {u.id: [s for s in u.children if scope[u.id] is None or s.id in scope[u.id]] for u in units}  # type: ignore[operator]
+    chosen = {u.id: _pick(u.children, scope[u.id]) for u in units}
     counts = _counts(session, [s.id for sections in chosen.values() for s in sections], year)
     return [
         UnitOverview(u, year, [SectionCount(s, counts[s.id]) for s in chosen[u.id]], can_open(actor, u.id))
@@ -238,8 +243,7 @@ def visible_sections(session: Session, actor: Actor, unit_id: int) -> list[OrgUn
     scope = _visible_sections(session, actor)
     if unit_id not in scope:
         raise Forbidden(T_("You may not see this unit's indicators."))
-    allowed = scope[unit_id]
-    return [s for s in unit.children if allowed is None or s.id in allowed]
+    return _pick(unit.children, scope[unit_id])
 
 
 def person_year(session: Session, actor: Actor, person: Person, year: int) -> PersonYear:

@@ -152,7 +152,12 @@ def check_rows(session: Session, person: Person, year: int, raw: Any) -> RuleChe
 
 
 def write_rows(version: IndicatorSetVersion, rows: list[Row]) -> None:
-    """Replace the version's items by ``rows``, in order (the review comments go with a new draft)."""
+    """Replace the version's items by ``rows``, in order.
+
+    A row that names an item of this same version keeps that item's review comment, so saving a
+    returned draft does not lose the reviewer's remarks (ids from elsewhere are ignored).
+    """
+    kept = {i.id: i.review_comment for i in version.items if i.id is not None}
     ordered = sorted(enumerate(rows), key=lambda p: (CATEGORY_ORDER.index(p[1].category), p[0]))
     version.items = [
         IndicatorItem(
@@ -164,6 +169,7 @@ def write_rows(version: IndicatorSetVersion, rows: list[Row]) -> None:
             method=r.method,
             unit_task_id=r.unit_task_id,
             common_indicator_id=r.common_indicator_id,
+            review_comment=kept.get(r.item_id) if r.item_id else None,
         )
         for i, (_, r) in enumerate(ordered)
     ]

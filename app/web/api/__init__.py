@@ -104,4 +104,4 @@ def _method(_exc: Exception) -> Any:
 
 
 # The endpoint modules register their routes on ``bp`` when imported.
-from app.web.api import indicators, matrix, tasks  # noqa: E402,F401
+from app.web.api import appraisal, indicators, matrix, processes, tasks  # noqa: E402,F401

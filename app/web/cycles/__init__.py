@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -16,13 +17,14 @@ from app import scheduler
 from app.extensions import db
 from app.models import Role
 from app.services import cycles
-from app.services.errors import Forbidden, Invalid, NotFound
+from app.services.errors import T_, Forbidden, Invalid, NotFound
 from app.services.periods import month_before
 from app.web.localise import localise
 
 bp = Blueprint("cycles", __name__, url_prefix="/office")
 
 PROCESSES = ("periodic_appraisal",)
+RUN_NOW_WAIT = 20.0  # seconds the page waits for a "run now" before it says the job goes on in the background
 
 JOB_STATUS = {
     "running": _l("Running"),
@@ -47,7 +49,7 @@ def job_trigger(value: object) -> str:
 
 def _require_office() -> None:
     if not current_user.actor.has(Role.perf_office):
-        raise Forbidden("Only the performance office manages the scheduler and cycles.")
+        raise Forbidden(T_("Only the performance office manages the scheduler and cycles."))
 
 
 def _default_period() -> str:
@@ -98,20 +100,31 @@ def run_job(name: str) -> Any:
         return redirect(url_for("cycles.office"))
     scheduler.register_default_jobs()
     if name not in scheduler.JOBS:
-        raise NotFound(f"There is no job called {name}.")
-    db.session.commit()  # the job is its own unit of work; hold no lock of this request meanwhile
-    try:
-        outcome = scheduler.run_now(current_app._get_current_object(), name)  # type: ignore[attr-defined]
-    except scheduler.JobDisabled:
+        raise NotFound(T_("There is no job called %(name)s.", name=name))
+    if not scheduler.JOBS[name].enabled(current_app.config):
         flash(_("The job %(name)s is switched off in the settings.", name=name), "warning")
         return redirect(url_for("cycles.office"))
-    if not outcome.claimed:
+    db.session.commit()  # the job is its own unit of work; hold no lock of this request meanwhile
+    outcome = _run_in_background(name)
+    if outcome is None:
+        flash(_("The job %(name)s is still running; reload this page to see its result.", name=name), "info")
+    elif not outcome.claimed:
         flash(_("The job %(name)s is already running.", name=name), "warning")
     elif outcome.error:
         flash(_("The job %(name)s failed: %(error)s", name=name, error=outcome.error), "danger")
     else:
         flash(_("The job %(name)s ran: %(counts)s", name=name, counts=_counts_text(outcome.counts)), "success")
     return redirect(url_for("cycles.office"))
+
+
+def _run_in_background(name: str) -> scheduler.RunOutcome | None:
+    """Run the job in its own thread (a long run outlives no request timeout); wait a little for its result."""
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    box: list[scheduler.RunOutcome] = []
+    thread = threading.Thread(target=lambda: box.append(scheduler.run_now(app, name)), name=f"run-now-{name}")
+    thread.start()
+    thread.join(timeout=RUN_NOW_WAIT)
+    return box[0] if box else None
 
 
 @bp.post("/scheduler/units/<int:unit_id>/open")

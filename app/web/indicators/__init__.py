@@ -167,7 +167,7 @@ def adjust(set_id: int) -> Any:
         version = flow.request_adjustment(db.session, current_user.actor, set_id, form.reason.data or "")
     except ServiceError as exc:
         db.session.rollback()
-        form.reason.errors = [*form.reason.errors, localise(exc.message)]  # type: ignore[list-item]
+        form.reason.errors = [*form.reason.errors, localise(exc.message)]
         return _adjust_refused(sets.get_set(db.session, current_user.actor, set_id), form, exc.status)
     flash(_("Adjustment started: version %(n)s is a draft copied from the effective set.", n=version.number), "success")
     task = overview.open_task(db.session, version)

@@ -127,11 +127,12 @@ def _draft(item: HumanTask) -> Any:
     action = request.form.get("action", "save")
     note = request.form.get("note", "")
     lock = request.form.get("lock_version", type=int)
-    keep = {"note": note, "lock_version": lock if lock is not None else s.lock_version}
+    keep: dict[str, Any] = {"note": note, "lock_version": lock if lock is not None else s.lock_version}
     if action in ("save", "submit"):
         editing = [r for r in editing if not r.blank()]
     if action == "submit" and lock is not None and lock != s.lock_version:
         message = _("Someone saved this draft after you opened it; reload to see their changes.")
+        keep["lock_version"] = s.lock_version  # as after a stale save: sending again is a deliberate choice
         return _render_draft(item, s, version, context, editing, 409, stale=message, **keep)
     if action == "save":
         return _save(item, s, version, context, editing, keep, lock)

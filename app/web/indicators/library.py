@@ -9,7 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, IntegerField, SelectField, StringField, TextAreaField
+from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Optional
 
 from app.extensions import db
@@ -28,9 +28,9 @@ class CommonForm(FlaskForm):
     unit_type = SelectField(
         _l("Applies to"),
         choices=[
-            ("", _l("All units")),
-            ("township", _l("Townships and street offices (乡镇/街道)")),
-            ("department", _l("District departments (区直单位)")),
+            SelectChoice("", _l("All units")),
+            SelectChoice("township", _l("Townships and street offices (乡镇/街道)")),
+            SelectChoice("department", _l("District departments (区直单位)")),
         ],
         default="",
     )
@@ -51,7 +51,7 @@ class CommonForm(FlaskForm):
     def show_errors(self, exc: ServiceError) -> None:
         for name, message in getattr(exc, "fields", {}).items():
             if name in self:
-                self[name].errors = [*self[name].errors, localise(message)]  # type: ignore[index]
+                self[name].errors = [*self[name].errors, localise(message)]
 
 
 def _edit_form(item: CommonIndicator) -> CommonForm:

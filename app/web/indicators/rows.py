@@ -19,6 +19,7 @@ from app.services.indicators.rules import CATEGORY_ORDER
 
 FIELDS = ("category", "name", "standard", "weight", "method", "unit_task_id", "common_id", "id")
 EDITABLE = tuple(c.value for c in CATEGORY_ORDER if c is not Category.common)
+MAX_ROWS = 60  # well above the rules' maximum; more posted rows are ignored
 _KEY = re.compile(r"^rows-(\d{1,3})-([a-z_]+)$")
 _ACTION = re.compile(r"^(remove|up|down)-(\d{1,3})$")
 
@@ -104,7 +105,7 @@ def from_form(form: Mapping[str, str]) -> list[EditRow]:
         if match and match.group(2) in FIELDS:
             found.setdefault(int(match.group(1)), {})[match.group(2)] = str(form.get(key, ""))
     out: list[EditRow] = []
-    for _, values in sorted(found.items()):
+    for _, values in sorted(found.items())[:MAX_ROWS]:
         category = values.get("category", "")
         out.append(
             EditRow(

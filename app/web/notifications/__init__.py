@@ -43,9 +43,7 @@ def index() -> Any:
         request.args.get("page", 1, type=int),
         current_app.config["PAGE_SIZE"],
     )
-    return render_template(
-        "notifications/index.html", page=page, message=message, link=_link, form=FlaskForm(), now=None
-    )
+    return render_template("notifications/index.html", page=page, message=message, link=_link, form=FlaskForm())
 
 
 @bp.post("/<int:notification_id>/read")

@@ -1,0 +1,117 @@
+"""The jobs the scheduler runs: each a thin adapter from a fire time to one service call.
+
+The period a job works on is derived from its fire time in the district's time zone, so a rerun
+or a catch-up of the same fire time works on the same period:
+
+- ``weekly_logs`` — the ISO week of the fire time: remind everyone of the enabled units to write
+  that week's log (the log itself arrives with the appraisal issue);
+- ``monthly_cycles`` — the month before the fire time: open ``periodic_appraisal`` for it;
+- ``quarterly_publish`` — the quarter before the fire time: remind unit administrators to publish
+  it (the comprehensive evaluation round arrives with the appraisal issue);
+- ``overdue_digest`` — the day of the fire time;
+- ``workflow_timers`` — due BPMN timers (and, hourly, pruning of old per-minute runs);
+- ``email_outbox`` — notification e-mails, only when ``SMTP_HOST`` is set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+
+from app.models.base import utcnow
+from app.scheduler import FREQUENT, Job, JobContext
+from app.services import cycles, job_runs, mailer, reminders
+from app.services.actor import SYSTEM
+from app.services.mailer import SmtpConfig
+from app.services.periods import iso_week, month_before, quarter_before
+from app.web.notifications.texts import email_for
+from app.workflow.runtime import fire_due_timers
+
+PROCESS = "periodic_appraisal"
+
+
+def _weekly(ctx: JobContext) -> dict[str, Any]:
+    week = iso_week(ctx.local.date())
+    return {"week": week, **reminders.weekly_log_reminders(ctx.session, week)}
+
+
+def _monthly(ctx: JobContext) -> dict[str, Any]:
+    summary = cycles.open_cycle(
+        ctx.session,
+        SYSTEM,
+        PROCESS,
+        month_before(ctx.local.date()),
+        progress=ctx.progress,
+        checkpoint=ctx.checkpoint,
+        chunk_size=int(ctx.config["CYCLE_CHUNK_SIZE"]),
+    )
+    return summary.as_counts()
+
+
+def _quarterly(ctx: JobContext) -> dict[str, Any]:
+    quarter = quarter_before(ctx.local.date())
+    return {"quarter": quarter, **reminders.quarterly_publish_reminders(ctx.session, quarter)}
+
+
+def _daily(ctx: JobContext) -> dict[str, Any]:
+    return reminders.overdue_digests(ctx.session, ctx.local.date().isoformat(), utcnow())
+
+
+def _timers(ctx: JobContext) -> dict[str, Any]:
+    counts = {"fired": fire_due_timers(ctx.session)}
+    if ctx.local.minute == 0:  # hourly: drop old runs of the per-minute jobs
+        counts["pruned_runs"] = job_runs.prune(ctx.session, list(FREQUENT), utcnow() - timedelta(days=2))
+    return counts
+
+
+def smtp_config(config: Mapping[str, Any]) -> SmtpConfig:
+    return SmtpConfig(
+        host=config["SMTP_HOST"],
+        port=int(config["SMTP_PORT"]),
+        user=config["SMTP_USER"],
+        password=config["SMTP_PASSWORD"],
+        sender=config["SMTP_FROM"],
+        starttls=bool(config["SMTP_STARTTLS"]),
+    )
+
+
+def _email(ctx: JobContext) -> dict[str, Any]:
+    return mailer.send_pending(ctx.session, smtp_config(ctx.config), email_for)
+
+
+DEFAULT_JOBS: tuple[Job, ...] = (
+    Job("weekly_logs", _weekly, "CRON_WEEKLY", _l("Remind everyone of the enabled units to write the week's log")),
+    Job(
+        "monthly_cycles",
+        _monthly,
+        "CRON_MONTHLY",
+        _l("Open the periodic appraisal of the month just ended for every active person of the enabled units"),
+        catch_up="all",
+    ),
+    Job(
+        "quarterly_publish",
+        _quarterly,
+        "CRON_QUARTERLY",
+        _l("Remind the unit administrators of the enabled units to publish the quarter just ended"),
+        catch_up="all",
+    ),
+    Job("overdue_digest", _daily, "CRON_DAILY", _l("Overdue digest for each person and each unit administrator")),
+    Job(
+        "workflow_timers",
+        _timers,
+        "CRON_TIMERS",
+        _l("Fire due BPMN timers (reminders, escalations)"),
+        catch_up="none",
+    ),
+    Job(
+        "email_outbox",
+        _email,
+        "CRON_EMAIL",
+        _l("Send notification e-mails (needs SMTP_HOST)"),
+        catch_up="none",
+        enabled=lambda config: bool(config.get("SMTP_HOST")),
+    ),
+)
