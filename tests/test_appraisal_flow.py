@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from app.models import AppraisalRecord, HumanTask, RecordStatus, TaskStatus
+from app.services import evidence
 from app.services.appraisal import common, logs, records, scoring, weeks
 from app.services.errors import Conflict
-from app.services.indicators import evidence
 from app.services.periods import month_before
 from config.settings import load_settings
 from tests.test_appraisal_logs import PDF, actor, effective_set, monday, person_id, tokens

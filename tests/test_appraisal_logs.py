@@ -22,10 +22,10 @@ from app.models import (
     VersionStatus,
     WeeklyLog,
 )
+from app.services import evidence
 from app.services.actor import Actor, actor_for_user
 from app.services.appraisal import common, logs, weeks
 from app.services.errors import Forbidden, Invalid
-from app.services.indicators import evidence
 
 MAX = 1024 * 1024
 PDF = b"%PDF-1.4\n1 0 obj<</Type/Catalog>>endobj\ntrailer<</Root 1 0 R>>\n%%EOF\n"

@@ -14,10 +14,11 @@ import pytest
 from sqlalchemy import select
 
 from app.models import OrgUnit, Person, UnitTask, UnitTaskAssignment, UserAccount
+from app.services import evidence
 from app.services.actor import Actor, actor_for_user
 from app.services.errors import Conflict, Forbidden, Invalid
-from app.services.indicators import evidence, unit_tasks
 from app.services.indicators import matrix as matrix_service
+from app.services.indicators import unit_tasks
 from app.services.indicators.unit_tasks import TaskInput
 from tests.conftest import login
 

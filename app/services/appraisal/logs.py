@@ -28,10 +28,10 @@ from app.models import (
     VersionStatus,
     WeeklyLog,
 )
+from app.services import evidence
 from app.services.actor import Actor
 from app.services.appraisal import common
 from app.services.errors import T_, Conflict, Forbidden, Invalid, NotFound
-from app.services.indicators import evidence
 
 
 def find_log(session: Session, person_id: int, week: str) -> WeeklyLog | None:

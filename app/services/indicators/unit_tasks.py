@@ -29,9 +29,9 @@ from app.models import (
     UnitTaskComment,
     UnitTaskProgress,
 )
+from app.services import evidence
 from app.services.actor import Actor
 from app.services.errors import T_, Conflict, Forbidden, Invalid, NotFound
-from app.services.indicators import evidence
 
 ROLES = ("lead", "assist")
 STATUSES = ("not_started", "in_progress", "done", "overdue")

@@ -12,9 +12,9 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import OrgKind, OrgUnit, Role, WeeklyLog
+from app.services import evidence
 from app.services.appraisal import common, logs, weeks
 from app.services.errors import Conflict, Forbidden, Invalid
-from app.services.indicators import evidence
 from app.web.appraisal import bp, max_upload_bytes, store, today
 from app.web.localise import localise
 

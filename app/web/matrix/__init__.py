@@ -18,9 +18,10 @@ from wtforms.validators import DataRequired, InputRequired, Length, NumberRange,
 
 from app.extensions import db
 from app.models import UnitTask
+from app.services import evidence
 from app.services.errors import T_, Conflict, Forbidden, Invalid
-from app.services.indicators import evidence, unit_tasks
 from app.services.indicators import matrix as matrix_service
+from app.services.indicators import unit_tasks
 from app.web.localise import localise
 
 bp = Blueprint("matrix", __name__, url_prefix="/matrix")

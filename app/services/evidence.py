@@ -1,4 +1,4 @@
-"""The evidence store: files people attach to progress updates of unit tasks.
+"""The evidence store: files people attach to weekly log entries and to unit-task progress.
 
 Files live outside the web root (``<instance>/evidence/``) under a generated name; the
 original name is kept only for display. The type is decided by the file's content (magic
