@@ -34,8 +34,13 @@ PROCESS = "periodic_appraisal"
 
 
 def _weekly(ctx: JobContext) -> dict[str, Any]:
-    week = iso_week(ctx.local.date())
-    return {"week": week, **reminders.weekly_log_reminders(ctx.session, week)}
+    today = ctx.local.date()
+    week, last_week = iso_week(today), iso_week(today - timedelta(days=7))
+    return {
+        "week": week,
+        **reminders.weekly_log_reminders(ctx.session, week),
+        **reminders.missing_log_reminders(ctx.session, last_week),
+    }
 
 
 def _monthly(ctx: JobContext) -> dict[str, Any]:

@@ -193,6 +193,8 @@ def test_run_now_is_one_claimed_manual_run(app: Any, session: Any, clock: Any) -
         "week": "2031-W26",
         "people": _eligible(session),
         "notified": _eligible(session),
+        "missing": _eligible(session),  # nobody wrote last week's log, so everyone is reminded of it too
+        "notified_missing": _eligible(session),
     }
     again = scheduler.run_now(app, "weekly_logs")  # a second click: the run exists, nobody is reminded twice
     assert not again.claimed

@@ -34,6 +34,7 @@ KINDS: tuple[str, ...] = (
     "escalation",
     "feedback",
     "weekly_log",
+    "weekly_log_missing",
     "publish_quarter",
     "overdue_digest",
     "overdue_unit_digest",

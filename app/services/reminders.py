@@ -62,6 +62,30 @@ def weekly_log_reminders(session: Session, week: str) -> dict[str, int]:
     return {"people": len(people), "notified": sent}
 
 
+def missing_log_reminders(session: Session, week: str) -> dict[str, int]:
+    """Remind the active people of enabled units who wrote no entry for ``week`` (last week), once."""
+    from app.models import LogEntry, WeeklyLog
+
+    people = _active_people_of_enabled_units(session)
+    wrote = set(
+        session.scalars(
+            select(WeeklyLog.person_id).join(LogEntry, LogEntry.log_id == WeeklyLog.id).where(WeeklyLog.week == week)
+        )
+    )
+    missing = [pid for pid in people if pid not in wrote]
+    sent = 0
+    for offset in range(0, len(missing), CHUNK):
+        sent += notify(
+            session,
+            missing[offset : offset + CHUNK],
+            "weekly_log_missing",
+            f"Your weekly log for {week} is missing.",
+            data={"week": week},
+            dedupe_key=lambda pid: f"weekly_log_missing:{week}:{pid}",
+        )
+    return {"missing": len(missing), "notified_missing": sent}
+
+
 def _unit_admins(session: Session, unit_ids: list[int]) -> dict[int, list[int]]:
     rows = session.execute(
         select(RoleAssignment.org_unit_id, RoleAssignment.person_id)

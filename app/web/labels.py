@@ -57,6 +57,7 @@ NOTIFICATION_KINDS: dict[str, LazyString] = {
     "escalation": _l("Escalation"),
     "feedback": _l("Feedback"),
     "weekly_log": _l("Weekly log"),
+    "weekly_log_missing": _l("Missing weekly log"),
     "publish_quarter": _l("Publish the quarter"),
     "overdue_digest": _l("My overdue tasks"),
     "overdue_unit_digest": _l("Overdue tasks of my unit"),

@@ -18,6 +18,7 @@ from app.web.labels import notification_kind
 
 TEMPLATES: dict[str, LazyString] = {
     "weekly_log": _l("Write your weekly log for %(week)s."),
+    "weekly_log_missing": _l("Your weekly log for %(week)s is missing; write it now (it will show as late)."),
     "publish_quarter": _l("Publish the results of %(quarter)s for %(unit)s."),
     "overdue_digest": _l("%(count)s of your tasks are overdue (%(date)s)."),
     "overdue_unit_digest": _l("%(unit)s: %(count)s tasks are overdue (%(date)s)."),
