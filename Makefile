@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app app
 VENDOR := app/static/vendor
 export PYTHONDONTWRITEBYTECODE := 1
 
-.PHONY: run test lint typecheck install install-dev vendor translations db bench clean
+.PHONY: run test lint typecheck install install-dev vendor translations db bench load clean
 
 run: install vendor translations db  ## serve on http://127.0.0.1:5000 with the scheduler
 	$(FLASK) serve
@@ -67,6 +67,19 @@ messages: install  ## re-extract UI strings into the catalogues (then translate 
 
 bench: install-dev  ## benchmarks (not part of `make test`)
 	$(BIN)/python -m tests.bench $(BENCH_ARGS)
+
+LOAD_STAFF ?= 10000
+LOAD_USERS ?= 300
+LOAD_TIME ?= 10m
+load: install-dev  ## HTTP load test: gunicorn on 127.0.0.1:8077 and locust, bounded by LOAD_TIME
+	$(BIN)/pip install -q -e ".[bench]"
+	rm -f instance/load.db* && mkdir -p instance
+	JIXIAO_DATABASE_URL=sqlite:///$(CURDIR)/instance/load.db $(BIN)/python -m tests.bench.prepare_load --staff $(LOAD_STAFF)
+	JIXIAO_DATABASE_URL=sqlite:///$(CURDIR)/instance/load.db JIXIAO_SCHEDULER_ENABLED=false \
+	  $(BIN)/gunicorn -w 4 -b 127.0.0.1:8077 --pid instance/load.pid --daemon 'app:create_app()'
+	sleep 3
+	LOAD_STAFF=$(LOAD_STAFF) $(BIN)/locust -f tests/bench/locustfile.py --headless -u $(LOAD_USERS) -r 10 \
+	  -t $(LOAD_TIME) --host http://127.0.0.1:8077 --only-summary; status=$$?; kill $$(cat instance/load.pid); exit $$status
 
 clean:
 	rm -rf $(VENV) node_modules $(VENDOR) instance
