@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, and_, exists, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from app.models import HumanTask, ProcessInstance, TaskCandidate, TaskStatus
@@ -43,7 +43,9 @@ class TaskPage:
 
 
 def _candidate(person_id: int) -> object:
-    return exists().where(TaskCandidate.task_id == HumanTask.id, TaskCandidate.person_id == person_id)
+    # Driven from the person's candidate rows (index person_id, task_id), not by probing every
+    # ready task: a person is a candidate for a handful of tasks among tens of thousands.
+    return HumanTask.id.in_(select(TaskCandidate.task_id).where(TaskCandidate.person_id == person_id))
 
 
 def scope_query(actor: Actor, scope: str) -> Select[tuple[HumanTask]]:
