@@ -223,6 +223,9 @@ def fill_archive(session: Any, target: int) -> int:
     if batch:
         session.execute(insert(HumanTask), batch)
         session.commit()
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(text("ANALYZE"))  # fresh statistics after a bulk load, as autovacuum would give later
+        session.commit()
     return session.scalar(select(func.count(HumanTask.id))) or 0
 
 
