@@ -27,6 +27,13 @@ def _bool(raw: str) -> bool:
     raise ValueError(f"expected a boolean (true/false), got {raw!r}")
 
 
+def _retention_days(raw: str) -> int:
+    days = int(raw)
+    if days < 180:
+        raise ValueError(f"audit events are kept at least 180 days, got {days}")
+    return days
+
+
 @dataclass(frozen=True)
 class Setting:
     """One configurable value and how to read it from the environment."""
@@ -66,6 +73,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LOCKOUT_MINUTES", 15, "How long a locked account stays locked.", int),
     Setting("ADDRESS_FAILURE_LIMIT", 20, "Failed logins from one address per lockout window, then refused.", int),
     Setting("SESSION_IDLE_MINUTES", 30, "A browser session ends after this much inactivity.", int),
+    Setting(
+        "AUDIT_RETENTION_DAYS", 180, "Audit events younger than this cannot be pruned (at least 180).", _retention_days
+    ),
     Setting("LOAD_DEMO", True, "`make run` loads the demo district into an empty database.", _bool),
     # Scheduler: crontab syntax (minute hour day month weekday) in TIMEZONE; name weekdays (mon…sun).
     Setting("CRON_WEEKLY", "0 8 * * mon", "Weekly job: remind everyone of enabled units to write the week's log."),

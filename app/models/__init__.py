@@ -10,6 +10,7 @@ from app.models.appraisal import (
     RecordStatus,
     WeeklyLog,
 )
+from app.models.audit import AuditAnchor, AuditEvent
 from app.models.base import Base
 from app.models.indicators import (
     Category,
@@ -57,6 +58,8 @@ __all__ = [
     "AppraisalAppeal",
     "AppraisalItemScore",
     "AppraisalRecord",
+    "AuditAnchor",
+    "AuditEvent",
     "AuthSession",
     "Base",
     "Category",

@@ -158,11 +158,14 @@ class IndicatorSet(Base):
 
     person: Mapped[Person] = relationship()
     versions: Mapped[list[IndicatorSetVersion]] = relationship(
-        back_populates="indicator_set", order_by="IndicatorSetVersion.number",
-        foreign_keys="IndicatorSetVersion.set_id", cascade="all, delete-orphan",
+        back_populates="indicator_set",
+        order_by="IndicatorSetVersion.number",
+        foreign_keys="IndicatorSetVersion.set_id",
+        cascade="all, delete-orphan",
     )
-    effective_version: Mapped[IndicatorSetVersion | None] = relationship(foreign_keys=[effective_version_id],
-                                                                        post_update=True)
+    effective_version: Mapped[IndicatorSetVersion | None] = relationship(
+        foreign_keys=[effective_version_id], post_update=True
+    )
 
 
 class IndicatorSetVersion(Base):

@@ -12,6 +12,7 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from app.models import ROLE_SCOPE_KIND, OrgKind, OrgUnit, Person, PersonStatus, Role, RoleAssignment
+from app.services import audit
 from app.services.actor import Actor, managed_unit_ids
 from app.services.errors import T_, Forbidden, Invalid, NotFound
 
@@ -139,6 +140,9 @@ def assign_role(session: Session, actor: Actor, person_id: int, role: Role, org_
     ra = RoleAssignment(person_id=person.id, role=role, org_unit_id=node.id)
     session.add(ra)
     session.flush()
+    audit.record(
+        session, actor, "role.grant", "person", person.id, "success", {"role": role.value, "org_unit_id": node.id}
+    )
     _reassign_open_tasks(session, node)
     return ra
 
@@ -152,6 +156,15 @@ def revoke_role(session: Session, actor: Actor, assignment_id: int) -> None:
     if ra.role not in grantable:
         raise Forbidden(f"You cannot revoke the role {ra.role.value}.")
     node = ra.org_unit
+    audit.record(
+        session,
+        actor,
+        "role.revoke",
+        "person",
+        ra.person_id,
+        "success",
+        {"role": ra.role.value, "org_unit_id": node.id},
+    )
     session.delete(ra)
     session.flush()
     _reassign_open_tasks(session, node)

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from app.models import LoginAttempt, PasswordHistory, UserAccount
 from app.models.base import utcnow
-from app.services import accounts
+from app.services import accounts, audit
 from app.services.errors import T_, Invalid, Text
 
 
@@ -108,7 +108,7 @@ def login(
         return LoginResult(LoginOutcome.address_blocked)
     user = session.scalar(select(UserAccount).where(UserAccount.username == username))
     if user is not None and user.locked_until is not None and user.locked_until > now:
-        _record(session, username, remote_addr, False, "locked")
+        _record(session, username, remote_addr, False, "locked", user)
         return LoginResult(LoginOutcome.locked)
     found = accounts.authenticate(session, username, password)
     if found is None:
@@ -116,9 +116,9 @@ def login(
             user.failed_logins = (user.failed_logins or 0) + 1
             if user.failed_logins >= policy.lockout_threshold:
                 user.locked_until, user.failed_logins = now + timedelta(minutes=policy.lockout_minutes), 0
-                _record(session, username, remote_addr, False, "locked_now")
+                _record(session, username, remote_addr, False, "locked_now", user)
                 return LoginResult(LoginOutcome.locked)
-        _record(session, username, remote_addr, False, "bad_credentials")
+        _record(session, username, remote_addr, False, "bad_credentials", user)
         return LoginResult(LoginOutcome.bad_credentials)
     found.failed_logins, found.locked_until = 0, None
     if (
@@ -127,13 +127,38 @@ def login(
         and found.password_changed_at < now - timedelta(days=policy.max_age_days)
     ):
         found.must_change_password = True
-    _record(session, username, remote_addr, True, None)
+    _record(session, username, remote_addr, True, None, found)
     return LoginResult(LoginOutcome.ok, found)
 
 
-def _record(session: Session, username: str, remote_addr: str | None, success: bool, reason: str | None) -> None:
+def _record(
+    session: Session,
+    username: str,
+    remote_addr: str | None,
+    success: bool,
+    reason: str | None,
+    user: UserAccount | None = None,
+) -> None:
     session.add(LoginAttempt(username=username, remote_addr=remote_addr, at=utcnow(), success=success, reason=reason))
     session.flush()
+    # The typed username is the actor; it is a person only once the password proved it.
+    object_id = user.id if user is not None else None
+    person_id = user.person_id if user is not None and success else None
+    result = "success" if success else ("denied" if reason in ("locked", "address_blocked") else "failure")
+    details = {"reason": reason} if reason else None
+    for action in ("login", "account.lock") if reason == "locked_now" else ("login",):
+        audit.record(
+            session,
+            None,
+            action,
+            "user_account",
+            object_id,
+            "success" if action == "account.lock" else result,
+            details,
+            remote_addr,
+            username=username,
+            person_id=person_id,
+        )
 
 
 def change_password(session: Session, user: UserAccount, current: str, new: str, policy: SecurityPolicy) -> None:

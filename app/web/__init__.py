@@ -17,6 +17,9 @@ from app.web.current import CurrentUser
 
 
 def register_web(app: Flask) -> None:
+    from app.web import params
+
+    params.install(app)  # bounded integers in URLs, queries and forms: must precede the blueprints
     from app.web.api import bp as api_bp
     from app.web.auth import bp as auth_bp
     from app.web.inbox import bp as inbox_bp
@@ -42,6 +45,10 @@ def register_web(app: Flask) -> None:
     from app.web.processes import bp as processes_bp
 
     app.register_blueprint(processes_bp)
+    from app.web.audit import bp as audit_bp
+    from app.web.audit import is_writing_get
+
+    app.register_blueprint(audit_bp)
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to continue.")
@@ -57,7 +64,7 @@ def register_web(app: Flask) -> None:
 
     @app.before_request
     def _mark_read_only() -> None:
-        if request.method in ("GET", "HEAD", "OPTIONS"):
+        if request.method in ("GET", "HEAD", "OPTIONS") and not is_writing_get(app, request.endpoint):
             g.read_only_token = READ_ONLY.set(True)
 
     @app.teardown_request

@@ -63,6 +63,7 @@ ITEMS: tuple[NavItem, ...] = (
     NavItem("cycles", _l("Cycles"), "cycles.office", frozenset({Role.perf_office})),
     NavItem("processes", _l("Processes"), "processes.index", frozenset({Role.perf_office})),
     NavItem("notifications", _l("Messages"), "notifications.index"),
+    NavItem("audit", _l("Audit trail"), "audit.index", frozenset({Role.audit_admin})),
 )
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from app.models import DefinitionStatus, OrgKind, OrgUnit, ProcessDefinition, ProcessDefinitionEvent, Role
 from app.models.base import utcnow
+from app.services import audit
 from app.services.actor import Actor
 from app.services.errors import Conflict, Forbidden, Invalid, NotFound
 from app.workflow import repository
@@ -108,6 +109,15 @@ def record(
     )
     session.add(event)
     session.flush()
+    audit.record(
+        session,
+        actor,
+        f"process.{action}",
+        "process_definition",
+        key,
+        "success",
+        {"definition_id": event.definition_id, "unit_id": unit_id, **details},
+    )
     return event
 
 

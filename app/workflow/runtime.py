@@ -26,6 +26,7 @@ from app.models import (
     TaskStatus,
 )
 from app.models.base import utcnow
+from app.services import audit
 from app.services.actor import Actor
 from app.services.errors import T_, Conflict, Forbidden, Invalid, NotFound
 from app.services.periods import check_period
@@ -275,6 +276,15 @@ def complete_task(session: Session, actor: Actor, task_id: int, payload: dict[st
     )
     next_tasks = mirror.sync_tasks(session, instance, wf, loaded, instance.subject, outbox, now, decision)
     _save(session, instance, wf, now)
+    audit.record(
+        session,
+        actor,
+        "task.complete",
+        "human_task",
+        task.id,
+        "success",
+        {"instance_id": instance.id, "step": task.step_id, "decision": decision},
+    )
     hooks.notify_listeners(session, instance, task, decision)
     return CompletionResult(instance, task, next_tasks)
 

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from app.models import AppraisalItemScore, AppraisalRecord, IndicatorItem, IndicatorSetVersion
+from app.services import audit
 from app.services.actor import Actor
 from app.services.appraisal import common, records
 from app.services.errors import T_, Conflict, Invalid, Text
@@ -201,6 +202,15 @@ def score_record(
     ]
     record.updated_at = record.scored_at
     session.flush()
+    audit.record(
+        session,
+        actor,
+        "score.set",
+        "appraisal_record",
+        record.id,
+        "success",
+        {"score": str(total), "mode": record.score_mode},
+    )
     return {
         "score": float(total),
         "score_comment": texts["score_comment"],
@@ -246,6 +256,16 @@ def review_record(
     record.reviewed_by_id, record.reviewed_at = actor.person_id, now or datetime.now(UTC)
     record.updated_at = record.reviewed_at
     session.flush()
+    if adjusted is not None:
+        audit.record(
+            session,
+            actor,
+            "score.adjust",
+            "appraisal_record",
+            record.id,
+            "success",
+            {"score": str(record.score), "adjusted_score": str(adjusted), "reason": record.adjust_reason},
+        )
     out = {
         "decision": data["decision"],
         "comment": data.get("comment") or "",

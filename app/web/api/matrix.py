@@ -15,6 +15,7 @@ from app.services.indicators import matrix as matrix_service
 from app.services.indicators import unit_tasks
 from app.web.api import bp, current_actor, token_required
 from app.web.api.openapi import error_response, json_response, ref, register_paths
+from app.web.params import INT_MAX
 
 
 def _iso(value: Any) -> str | None:
@@ -27,7 +28,7 @@ def _int_arg(name: str, *, required: bool) -> int | None:
         if required:
             raise Invalid(f"Give {name} as a query parameter.", {name: "Required."})
         return None
-    if not raw.isdigit():
+    if not raw.isdigit() or int(raw) > INT_MAX:  # out of range would reach the database and fail there
         raise Invalid(f"{name} must be a whole number.", {name: "Must be an integer."})
     return int(raw)
 

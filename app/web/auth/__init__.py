@@ -14,7 +14,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from app.extensions import db
-from app.services import accounts, security
+from app.services import accounts, audit, security
 from app.services.errors import Invalid
 from app.web.current import CurrentUser
 from app.web.i18n import LOCALES
@@ -97,6 +97,7 @@ def change_password() -> Any:
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout() -> Any:
+    audit.record(db.session, current_user.actor, "logout", "user_account", current_user.account.id)
     accounts.end_session(db.session, session.get("sid"))
     logout_user()
     session.clear()

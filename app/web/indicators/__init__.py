@@ -21,8 +21,10 @@ from wtforms.validators import DataRequired, Length
 
 from app.extensions import db
 from app.models import IndicatorSet, IndicatorSetVersion, Person, VersionStatus
+from app.services import audit
 from app.services.errors import T_, NotFound, ServiceError
 from app.services.indicators import excel, flow, overview, sets
+from app.web.audit import writes_on_get
 from app.web.localise import localise
 from app.workflow import runtime
 
@@ -242,9 +244,13 @@ def print_set(set_id: int) -> Any:
 
 
 @bp.get("/sets/<int:set_id>/export.xlsx")
+@writes_on_get
 @login_required
 def export_set(set_id: int) -> Any:
     data, name = excel.export_set(db.session, current_user.actor, set_id, request.args.get("version", type=int))
+    audit.record(
+        db.session, current_user.actor, "export.indicators", "indicator_set", set_id, "success", {"file": name}
+    )
     return xlsx_response(data, name)
 
 

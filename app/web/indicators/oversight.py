@@ -9,7 +9,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from app.extensions import db
+from app.services import audit
 from app.services.indicators import excel, flow, overview
+from app.web.audit import writes_on_get
 from app.web.indicators import bp, xlsx_response, year_arg
 
 
@@ -50,9 +52,11 @@ def open_unit(unit_id: int) -> Any:
 
 
 @bp.get("/units/<int:unit_id>/export.xlsx")
+@writes_on_get
 @login_required
 def export_unit(unit_id: int) -> Any:
     data, name = excel.export_unit(db.session, current_user.actor, unit_id, year_arg())
+    audit.record(db.session, current_user.actor, "export.indicators", "org_unit", unit_id, "success", {"file": name})
     return xlsx_response(data, name)
 
 

@@ -15,7 +15,8 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 
 from app.extensions import db
-from app.services import people_io
+from app.services import audit, people_io
+from app.web.audit import writes_on_get
 from app.web.org import bp
 
 XLSX_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -101,6 +102,7 @@ def people_template() -> Any:
 
 
 @bp.get("/people/export")
+@writes_on_get
 @login_required
 def export_people() -> Any:
     data = people_io.export_people(
@@ -111,4 +113,5 @@ def export_people() -> Any:
         section_id=request.args.get("section_id", type=int),
         include_left=request.args.get("include_left") == "1",
     )
+    audit.record(db.session, current_user.actor, "export.people", "person", None, "success", dict(request.args))
     return _xlsx(data, f"人员信息-{_today()}.xlsx")
