@@ -32,7 +32,7 @@ def message(item: Notification) -> str:
         try:
             return str(template) % item.data
         except (KeyError, TypeError, ValueError):
-            pass
+            return item.text  # data from an older message shape: its stored text still reads right
     return item.text
 
 
