@@ -13,6 +13,7 @@ run: install vendor translations db  ## serve on http://127.0.0.1:5000 with the 
 
 test: install-dev vendor translations  ## ruff + the whole suite on SQLite (and PostgreSQL if TEST_DATABASE_URL)
 	$(BIN)/ruff check app forms config tests
+	$(BIN)/mypy app forms config
 	$(BIN)/pytest -q -p no:cacheprovider
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
 	  echo "== the same suite on PostgreSQL: $$TEST_DATABASE_URL"; \

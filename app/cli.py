@@ -11,7 +11,7 @@ import click
 from flask import Flask, current_app
 from sqlalchemy import func, select
 
-from app.extensions import db
+from app.extensions import current_session, db
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -53,7 +53,7 @@ def register_cli(app: Flask) -> None:
         if if_empty and (db.session.scalar(select(func.count(Person.id))) or 0) > 0:
             click.echo("Database already has people; demo not loaded.")
             return
-        counts = seed_demo(db.session)
+        counts = seed_demo(current_session())
         click.echo(
             f"Demo district ready: {counts['units']} units, {counts['people']} people, {counts['accounts']} accounts."
         )
@@ -64,7 +64,7 @@ def register_cli(app: Flask) -> None:
         """Print every demo login with its roles."""
         from app.services.demo import demo_accounts
 
-        rows = demo_accounts(db.session)
+        rows = demo_accounts(current_session())
         if as_json:
             click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
             return
@@ -103,7 +103,7 @@ def register_cli(app: Flask) -> None:
 
         from app.services.demo import demo_accounts
 
-        rows = demo_accounts(db.session)
+        rows = demo_accounts(current_session())
         db.session.remove()
         if rows:
             click.echo(f"Demo logins (password for all: {rows[0]['password']}):")

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 import click
 from flask import Flask, current_app
 
-from app.extensions import db
+from app.extensions import current_session, db
 from app.services import audit
 from app.services.errors import ServiceError
 
@@ -22,7 +22,7 @@ def register_audit_cli(app: Flask) -> None:
     @audit_group.command("verify")
     def verify_cmd() -> None:
         """Walk the chain; exit 1 naming the first broken event, 0 when intact."""
-        report = audit.check_chain(db.session)
+        report = audit.check_chain(current_session())
         if report.intact:
             click.echo(f"chain intact, {report.count} events")
             return
@@ -39,7 +39,7 @@ def register_audit_cli(app: Flask) -> None:
             raise click.BadParameter("use YYYY-MM-DD", param_hint="--before") from None
         cutoff = datetime.combine(day, datetime.min.time(), ZoneInfo(current_app.config["TIMEZONE"]))
         try:
-            count = audit.prune(db.session, cutoff, retention_days=current_app.config["AUDIT_RETENTION_DAYS"])
+            count = audit.prune(current_session(), cutoff, retention_days=current_app.config["AUDIT_RETENTION_DAYS"])
             db.session.commit()
         except ServiceError as exc:
             db.session.rollback()

@@ -8,7 +8,7 @@ from typing import Any
 import click
 from flask import Flask
 
-from app.extensions import db
+from app.extensions import current_session, db
 
 SKIP_WORDS = {
     "left": "person has left",
@@ -75,7 +75,7 @@ def register_cycles_cli(app: Flask) -> None:
         bar = _Bar(f"Opening {process_key} {period}")
         try:
             summary = cycles.open_cycle(
-                db.session,
+                current_session(),
                 SYSTEM,
                 process_key,
                 period,
@@ -111,7 +111,7 @@ def register_cycles_cli(app: Flask) -> None:
         from app.services.errors import ServiceError
 
         try:
-            rows = cycles.cycle_status(db.session, period, process_key)
+            rows = cycles.cycle_status(current_session(), period, process_key)
         except ServiceError as exc:
             raise click.ClickException(exc.message) from exc
         finally:

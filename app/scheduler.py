@@ -27,7 +27,7 @@ from apscheduler.triggers.cron import CronTrigger
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from app.extensions import db
+from app.extensions import current_session, db
 from app.models import JobRun, JobRunStatus, JobTrigger
 from app.models.base import utcnow
 from app.services import job_runs
@@ -147,17 +147,17 @@ def execute(
     register_default_jobs()
     job = JOBS[name]
     with app.app_context():
-        session = db.session
+        session = current_session()
         try:
             lease = timedelta(minutes=app.config["JOB_LEASE_MINUTES"])
             claim = job_runs.claim(session, name, scheduled_for, trigger, lease=lease, now=now)
             session.commit()
         except Exception:
             session.rollback()
-            session.remove()
+            db.session.remove()
             raise
         if claim is None:
-            session.remove()
+            db.session.remove()
             return RunOutcome(name, scheduled_for, claimed=False)
         ctx = JobContext(session, scheduled_for, app.config, claim.run_id, progress)
         try:
@@ -175,7 +175,7 @@ def execute(
             log.exception("job %s for %s failed", name, scheduled_for.isoformat())
             return RunOutcome(name, scheduled_for, True, claim.run_id, error=error)
         finally:
-            session.remove()
+            db.session.remove()
 
 
 def run_due(app: Flask, name: str, now: datetime | None = None) -> RunOutcome | None:
@@ -210,7 +210,7 @@ def catch_up(app: Flask, now: datetime | None = None, only: list[str] | None = N
         if latest is None:
             continue
         with app.app_context():
-            session = db.session
+            session = current_session()
             try:
                 last = job_runs.last_run(session, job.name, scheduled_only=True)
                 if last is None:
@@ -232,7 +232,7 @@ def catch_up(app: Flask, now: datetime | None = None, only: list[str] | None = N
                 todo = [t for t in times if not _finished(existing.get(t))]
                 session.commit()
             finally:
-                session.remove()
+                db.session.remove()
         for t in todo:
             outcome = execute(app, job.name, t, JobTrigger.catch_up, now=now)
             if outcome.claimed:

@@ -18,7 +18,7 @@ class RequiredIf:
 
     def __init__(self, other: str, values: tuple[str, ...]) -> None:
         self.other, self.values = other, values
-        self.field_flags = {}
+        self.field_flags: dict[str, bool] = {}
 
     def __call__(self, form: Form, field: Any) -> None:
         if form[self.other].data in self.values and not (field.data or "").strip():
@@ -59,7 +59,7 @@ def _form_class(key: str, base: type[Form], translate: Any) -> type[Form]:
 
 
 def form_class(key: str, base: type[Form] = Form, translate: Any = str) -> type[Form]:
-    return _form_class(key, base, translate)
+    return _form_class(key, base, translate)  # type: ignore[arg-type]  # classes are hashable
 
 
 def validate_json(key: str, payload: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, str]]:

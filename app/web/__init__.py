@@ -10,7 +10,7 @@ from flask_login import current_user
 from werkzeug.exceptions import HTTPException
 
 from app.db import READ_ONLY
-from app.extensions import db, login_manager
+from app.extensions import current_session, db, login_manager
 from app.services import accounts
 from app.services.errors import ServiceError
 from app.web.current import CurrentUser
@@ -57,7 +57,7 @@ def register_web(app: Flask) -> None:
     @login_manager.user_loader
     def _load_user(_user_id: str) -> CurrentUser | None:
         sid = session.get("sid")
-        account = accounts.session_user(db.session, sid, app.config["SESSION_IDLE_MINUTES"])
+        account = accounts.session_user(current_session(), sid, app.config["SESSION_IDLE_MINUTES"])
         if account is None or str(account.id) != _user_id:
             return None
         return CurrentUser(account, sid)

@@ -6,7 +6,7 @@ from functools import cached_property
 
 from flask_login import UserMixin
 
-from app.extensions import db
+from app.extensions import current_session
 from app.models import Role, UserAccount
 from app.services.actor import Actor, actor_for_user
 
@@ -27,7 +27,7 @@ class CurrentUser(UserMixin):
 
     @cached_property
     def actor(self) -> Actor:
-        return actor_for_user(db.session, self.account)
+        return actor_for_user(current_session(), self.account)
 
     def has(self, *roles: Role | str) -> bool:
         return any(self.actor.has(Role(r)) for r in roles)

@@ -8,6 +8,7 @@ from flask import url_for
 from flask_babel import lazy_gettext as _l
 from flask_babel.speaklater import LazyString
 
+from app.extensions import current_session
 from app.models import Role
 
 
@@ -74,10 +75,12 @@ def navigation(user: object) -> list[NavItem]:
 
 def badges(user: object) -> dict[str, int]:
     """Counts shown beside navigation items (tasks waiting for me, unread messages)."""
-    from app.extensions import db
     from app.services.notifications import unread_count
     from app.workflow import inbox
 
     actor = user.actor  # type: ignore[attr-defined]
-    counts = inbox.counts(db.session, actor)
-    return {"tasks": counts["mine"] + counts["claimable"], "notifications": unread_count(db.session, actor.person_id)}
+    counts = inbox.counts(current_session(), actor)
+    return {
+        "tasks": counts["mine"] + counts["claimable"],
+        "notifications": unread_count(current_session(), actor.person_id),
+    }

@@ -26,8 +26,8 @@ class BoundedIntConverter(IntegerConverter):
         super().__init__(map, fixed_digits=fixed_digits, min=min, max=INT_MAX if max is None else max, signed=signed)
 
 
-class BoundedMultiDict(ImmutableMultiDict):  # type: ignore[type-arg]
-    def get(self, key: Any, default: Any = None, type: Any = None) -> Any:
+class BoundedMultiDict(ImmutableMultiDict):
+    def get(self, key: Any, default: Any = None, type: Any = None) -> Any:  # type: ignore[override]
         value = super().get(key, default, type)
         if type is int and isinstance(value, int) and value is not default and not -INT_MAX <= value <= INT_MAX:
             return default

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Select, and_, func, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, joinedload
 
 from app.models import HumanTask, ProcessInstance, TaskCandidate, TaskStatus
@@ -42,13 +42,13 @@ class TaskPage:
         return max(1, -(-self.total // self.per_page))
 
 
-def _candidate(person_id: int) -> object:
+def _candidate(person_id: int) -> ColumnElement[bool]:
     # Driven from the person's candidate rows (index person_id, task_id), not by probing every
     # ready task: a person is a candidate for a handful of tasks among tens of thousands.
     return HumanTask.id.in_(select(TaskCandidate.task_id).where(TaskCandidate.person_id == person_id))
 
 
-def scope_query(actor: Actor, scope: str) -> Select[tuple[HumanTask]]:
+def scope_query(actor: Actor, scope: str) -> Select[HumanTask]:
     if scope not in SCOPES:
         raise Invalid(f"Unknown scope '{scope}'; use one of {', '.join(SCOPES)}.", {"scope": T_("Unknown scope.")})
     pid = actor.person_id or -1
@@ -73,7 +73,7 @@ def scope_query(actor: Actor, scope: str) -> Select[tuple[HumanTask]]:
     return stmt.where(HumanTask.subject_id == pid)
 
 
-def _filtered(stmt: Select[tuple[HumanTask]], f: TaskFilters) -> Select[tuple[HumanTask]]:
+def _filtered(stmt: Select[HumanTask], f: TaskFilters) -> Select[HumanTask]:
     if f.process:
         stmt = stmt.where(HumanTask.process_key == f.process)
     if f.period:

@@ -106,8 +106,9 @@ def sync_tasks(
     for request in outbox.items:
         role = str(request.get("role", ""))
         kind = str(request.get("kind", "reminder"))
-        who = assignment.resolve(session, role, subject) if role in assignment_roles() else None
-        if who and who.person_ids:
+        found = assignment.resolve(session, role, subject) if role in assignment_roles() else None
+        if found and found.person_ids:
+            who = found
             waiting = ", ".join(
                 r.step_name
                 for r in session.scalars(

@@ -86,7 +86,7 @@ def parse_rows(raw: Any, rules: WeightRules = DEFAULT_RULES) -> RuleCheck:
             errors[key] = T_("Each indicator must be an object with category, name, standard and weight.")
             continue
         try:
-            category = Category(item.get("category"))
+            category = Category(str(item.get("category")))
         except ValueError:
             errors[f"{key}.category"] = T_("Choose key work, functional duties, common or temporary.")
             continue

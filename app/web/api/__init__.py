@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from flask import Blueprint, current_app, g, jsonify, request
 
-from app.extensions import csrf, db
+from app.extensions import csrf, current_session
 from app.services import accounts, security
 from app.services.actor import Actor, actor_for_user
 from app.services.errors import Invalid
@@ -32,18 +32,18 @@ def token_required(view: F) -> F:
         header = request.headers.get("Authorization", "")
         if not header.startswith("Bearer "):
             return api_error(401, "unauthorized", "Send 'Authorization: Bearer <token>' from POST /api/v1/auth/token.")
-        account = accounts.token_user(db.session, header[7:].strip())
+        account = accounts.token_user(current_session(), header[7:].strip())
         if account is None:
             return api_error(401, "unauthorized", "The token is unknown, expired or revoked; request a new one.")
         g.api_account = account
-        g.actor = actor_for_user(db.session, account)
+        g.actor = actor_for_user(current_session(), account)
         return view(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
 
 
 def current_actor() -> Actor:
-    return g.actor  # type: ignore[no-any-return]
+    return g.actor
 
 
 def json_body() -> dict[str, Any]:
@@ -61,14 +61,18 @@ def issue_token() -> Any:
         fields = {k: "Required, as a string." for k in ("username", "password") if not isinstance(body.get(k), str)}
         raise Invalid("Send username and password.", fields)
     result = security.login(
-        db.session, username, password, request.remote_addr, security.SecurityPolicy.from_config(current_app.config)
+        current_session(),
+        username,
+        password,
+        request.remote_addr,
+        security.SecurityPolicy.from_config(current_app.config),
     )
     account = result.user
     if account is None:
         g.force_commit = True  # the failed attempt and the lockout counter must outlive this 401
         status = 429 if result.outcome is security.LoginOutcome.address_blocked else 401
         return api_error(status, "unauthorized" if status == 401 else "too_many_attempts", str(result.message))
-    token, expires = accounts.issue_token(db.session, account, current_app.config["API_TOKEN_HOURS"])
+    token, expires = accounts.issue_token(current_session(), account, current_app.config["API_TOKEN_HOURS"])
     return jsonify({"token": token, "expires_at": expires.isoformat()})
 
 
@@ -83,7 +87,7 @@ def me() -> Any:
             "username": account.username,
             "name": person.name if person else account.username,
             "person_id": person.id if person else None,
-            "roles": accounts.describe_roles(db.session, account),
+            "roles": accounts.describe_roles(current_session(), account),
         }
     )
 

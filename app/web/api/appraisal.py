@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import jsonify, request
 
-from app.extensions import db
+from app.extensions import current_session
 from app.models import Person, WeeklyLog
 from app.services.appraisal import common, logs, records, weeks
 from app.web.api import bp, current_actor, json_body, token_required
@@ -19,7 +19,7 @@ from app.web.api.openapi import error_response, json_response, ref, register_pat
 
 def _week_json(person: Person, week: str, log: WeeklyLog | None) -> dict[str, Any]:
     today = common.local_today()
-    state = weeks.person_weeks(db.session, person.id, [week], today)[0]
+    state = weeks.person_weeks(current_session(), person.id, [week], today)[0]
     return {
         "person": {"id": person.id, "name": person.name},
         **state.as_json(),
@@ -27,7 +27,7 @@ def _week_json(person: Person, week: str, log: WeeklyLog | None) -> dict[str, An
         "comments": [logs.comment_dict(c) for c in (log.comments if log is not None else [])],
         "items": [
             {"id": i.id, "category": i.category.value, "name": i.name}
-            for i in logs.linkable_items(db.session, person.id, week)
+            for i in logs.linkable_items(current_session(), person.id, week)
         ],
     }
 
@@ -42,7 +42,7 @@ def _week_arg(body: dict[str, Any] | None = None) -> str:
 def get_logs() -> Any:
     actor = current_actor()
     week = _week_arg()
-    person, log = logs.read_week(db.session, actor, request.args.get("person_id", type=int), week)
+    person, log = logs.read_week(current_session(), actor, request.args.get("person_id", type=int), week)
     return jsonify(_week_json(person, week, log))
 
 
@@ -52,7 +52,7 @@ def save_logs() -> Any:
     actor = current_actor()
     body = json_body()
     week = _week_arg(body)
-    log = logs.save_week(db.session, actor, week, body.get("entries"))
+    log = logs.save_week(current_session(), actor, week, body.get("entries"))
     return jsonify(_week_json(log.person, week, log))
 
 
@@ -60,7 +60,7 @@ def save_logs() -> Any:
 @token_required
 def section_logs(section_id: int) -> Any:
     count = request.args.get("weeks", 4, type=int)
-    overview = weeks.section_overview(db.session, current_actor(), section_id, count, common.local_today())
+    overview = weeks.section_overview(current_session(), current_actor(), section_id, count, common.local_today())
     return jsonify(
         {
             "section": {"id": overview.section.id, "name": overview.section.name},
@@ -77,7 +77,7 @@ def section_logs(section_id: int) -> Any:
 @token_required
 def list_appraisals() -> Any:
     found = records.list_records(
-        db.session, current_actor(), request.args.get("person_id", type=int), request.args.get("year", type=int)
+        current_session(), current_actor(), request.args.get("person_id", type=int), request.args.get("year", type=int)
     )
     return jsonify({"items": [records.record_dict(r) for r in found], "total": len(found)})
 
@@ -85,7 +85,7 @@ def list_appraisals() -> Any:
 @bp.get("/appraisals/<int:record_id>")
 @token_required
 def get_appraisal(record_id: int) -> Any:
-    return jsonify(records.record_dict(records.get_record(db.session, current_actor(), record_id)))
+    return jsonify(records.record_dict(records.get_record(current_session(), current_actor(), record_id)))
 
 
 _entry_in = {

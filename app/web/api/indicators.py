@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import jsonify, request
 
-from app.extensions import db
+from app.extensions import current_session, db
 from app.models import IndicatorSet, IndicatorSetVersion, Person
 from app.services.errors import T_, Forbidden, Invalid, NotFound
 from app.services.indicators import flow, sets
@@ -65,7 +65,7 @@ def list_indicator_sets() -> Any:
 @bp.get("/indicator-sets/<int:set_id>")
 @token_required
 def get_indicator_set(set_id: int) -> Any:
-    return jsonify(set_json(sets.get_set(db.session, current_actor(), set_id), with_versions=True))
+    return jsonify(set_json(sets.get_set(current_session(), current_actor(), set_id), with_versions=True))
 
 
 @bp.post("/indicator-sets/<int:set_id>/draft")
@@ -75,8 +75,8 @@ def save_indicator_draft(set_id: int) -> Any:
     lock = body.get("lock_version")
     if lock is not None and not isinstance(lock, int):
         raise Invalid(T_("lock_version must be an integer."), {"lock_version": T_("Must be an integer.")})
-    check = sets.save_draft(db.session, current_actor(), set_id, body.get("indicators"), lock)
-    s = sets.get_set(db.session, current_actor(), set_id)
+    check = sets.save_draft(current_session(), current_actor(), set_id, body.get("indicators"), lock)
+    s = sets.get_set(current_session(), current_actor(), set_id)
     return jsonify({**set_json(s, with_versions=True), "problems": check.all_errors()})
 
 
@@ -84,7 +84,9 @@ def save_indicator_draft(set_id: int) -> Any:
 @token_required
 def request_indicator_adjustment(set_id: int) -> Any:
     reason = json_body().get("reason")
-    version = flow.request_adjustment(db.session, current_actor(), set_id, reason if isinstance(reason, str) else "")
+    version = flow.request_adjustment(
+        current_session(), current_actor(), set_id, reason if isinstance(reason, str) else ""
+    )
     return jsonify(version_json(version)), 201
 
 
@@ -94,7 +96,7 @@ def open_indicator_setting(unit_id: int) -> Any:
     year = json_body().get("year")
     if not isinstance(year, int) or not 2000 <= year <= 2100:
         raise Invalid(T_("Send the year, e.g. 2027."), {"year": T_("A year such as 2027.")})
-    summary = flow.open_for_unit(db.session, current_actor(), unit_id, year)
+    summary = flow.open_for_unit(current_session(), current_actor(), unit_id, year)
     return jsonify({"opened": summary.opened, "already_open": summary.already_open, "skipped": summary.skipped})
 
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app, jsonify, request
 
-from app.extensions import db
+from app.extensions import current_session
 from app.models import UnitTask, UnitTaskAssignment
 from app.services.errors import Invalid
 from app.services.indicators import matrix as matrix_service
@@ -70,7 +70,7 @@ def _year() -> int:
 def list_unit_tasks() -> Any:
     actor = current_actor()
     unit_id = _int_arg("unit_id", required=actor.unit_id is None) or actor.unit_id
-    items = unit_tasks.list_tasks(db.session, actor, unit_id or 0, _year())
+    items = unit_tasks.list_tasks(current_session(), actor, unit_id or 0, _year())
     return jsonify({"items": [task_json(t) for t in items], "total": len(items)})
 
 
@@ -78,7 +78,7 @@ def list_unit_tasks() -> Any:
 @token_required
 def get_unit_task(task_id: int) -> Any:
     actor = current_actor()
-    task = unit_tasks.get_task(db.session, actor, task_id)
+    task = unit_tasks.get_task(current_session(), actor, task_id)
     body = task_json(task)
     body["status"] = unit_tasks.status_of(unit_tasks.overall_progress(task), task.deadline, _today())
     body["progress_updates"] = [
@@ -115,7 +115,7 @@ def get_matrix() -> Any:
     actor = current_actor()
     unit_id = _int_arg("unit_id", required=actor.unit_id is None) or actor.unit_id
     m = matrix_service.matrix(
-        db.session, actor, unit_id or 0, _year(), _int_arg("section_id", required=False), on=_today()
+        current_session(), actor, unit_id or 0, _year(), _int_arg("section_id", required=False), on=_today()
     )
     return jsonify(
         {

@@ -158,7 +158,7 @@ def build_spec(url_map: Map | None = None) -> dict[str, Any]:
 
 def undocumented_routes(url_map: Map) -> list[str]:
     """API routes in the URL map that the document does not describe (for tests)."""
-    missing = []
+    missing: list[str] = []
     for rule in url_map.iter_rules():
         if not rule.rule.startswith("/api/v1"):
             continue

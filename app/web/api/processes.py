@@ -10,7 +10,7 @@ from typing import Any
 
 from flask import Response, jsonify
 
-from app.extensions import db
+from app.extensions import current_session
 from app.models import ProcessDefinition
 from app.services.errors import Invalid
 from app.web.api import bp, current_actor, json_body, token_required
@@ -44,14 +44,14 @@ def _xml(body: dict[str, Any]) -> str:
 @token_required
 def list_definitions(key: str) -> Any:
     designer.require_office(current_actor())
-    return jsonify({"items": [definition_json(r) for r in designer.versions(db.session, key)]})
+    return jsonify({"items": [definition_json(r) for r in designer.versions(current_session(), key)]})
 
 
 @bp.get("/process-definitions/<key>/<int:definition_id>.bpmn")
 @token_required
 def download_definition(key: str, definition_id: int) -> Any:
     designer.require_office(current_actor())
-    row = designer.get_version(db.session, key, definition_id)
+    row = designer.get_version(current_session(), key, definition_id)
     return Response(row.bpmn_xml, mimetype="application/xml")
 
 
@@ -70,7 +70,7 @@ def validate_definition() -> Any:
 def create_draft(key: str) -> Any:
     body = json_body()
     comment = body.get("comment") if isinstance(body.get("comment"), str) else None
-    row = designer.save_draft(db.session, current_actor(), key, _xml(body), comment=comment, action="upload")
+    row = designer.save_draft(current_session(), current_actor(), key, _xml(body), comment=comment, action="upload")
     return jsonify(definition_json(row)), 201
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import jsonify, request
 
-from app.extensions import db
+from app.extensions import current_session
 from app.models import HumanTask, InstanceStatus, ProcessInstance
 from app.services.errors import Conflict, Invalid
 from app.web.api import bp, current_actor, json_body, token_required
@@ -16,7 +16,7 @@ from forms import FORMS
 
 
 def task_json(task: HumanTask, names: dict[str, str] | None = None) -> dict[str, Any]:
-    names = names if names is not None else repository.process_names(db.session)
+    names = names if names is not None else repository.process_names(current_session())
     return {
         "id": task.id,
         "instance_id": task.instance_id,
@@ -45,7 +45,7 @@ def instance_json(instance: ProcessInstance) -> dict[str, Any]:
 @token_required
 def list_tasks() -> Any:
     page = inbox.list_tasks(
-        db.session,
+        current_session(),
         current_actor(),
         request.args.get("scope", "mine"),
         inbox.TaskFilters(
@@ -57,16 +57,16 @@ def list_tasks() -> Any:
         page=request.args.get("page", 1, type=int),
         per_page=min(request.args.get("per_page", 50, type=int), 200),
     )
-    names = repository.process_names(db.session)
+    names = repository.process_names(current_session())
     return jsonify({"items": [task_json(t, names) for t in page.items], "total": page.total, "page": page.page})
 
 
 @bp.get("/tasks/<int:task_id>")
 @token_required
 def get_task(task_id: int) -> Any:
-    task = runtime.get_task_for(db.session, current_actor(), task_id)
+    task = runtime.get_task_for(current_session(), current_actor(), task_id)
     body = task_json(task)
-    body["data"] = {**views.task_data(task.instance, task), **hooks.context_for(db.session, task)}
+    body["data"] = {**views.task_data(task.instance, task), **hooks.context_for(current_session(), task)}
     body["fields"] = [f.as_json() for f in FORMS[task.form_key].fields]
     body["documentation"] = views.step_documentation(task.instance, task.step_id)
     return jsonify(body)
@@ -75,20 +75,20 @@ def get_task(task_id: int) -> Any:
 @bp.post("/tasks/<int:task_id>/claim")
 @token_required
 def claim_task(task_id: int) -> Any:
-    return jsonify(task_json(runtime.claim(db.session, current_actor(), task_id)))
+    return jsonify(task_json(runtime.claim(current_session(), current_actor(), task_id)))
 
 
 @bp.post("/tasks/<int:task_id>/release")
 @token_required
 def release_task(task_id: int) -> Any:
-    return jsonify(task_json(runtime.release(db.session, current_actor(), task_id)))
+    return jsonify(task_json(runtime.release(current_session(), current_actor(), task_id)))
 
 
 @bp.post("/tasks/<int:task_id>/complete")
 @token_required
 def complete_task(task_id: int) -> Any:
-    result = runtime.complete_task(db.session, current_actor(), task_id, json_body())
-    names = repository.process_names(db.session)
+    result = runtime.complete_task(current_session(), current_actor(), task_id, json_body())
+    names = repository.process_names(current_session())
     return jsonify(
         {"instance": instance_json(result.instance), "next_tasks": [task_json(t, names) for t in result.next_tasks]}
     )
@@ -101,10 +101,11 @@ def start_process(key: str) -> Any:
     subject_id = body.get("subject_id")
     if subject_id is not None and not isinstance(subject_id, int):
         raise Invalid("subject_id must be a person id (integer).", {"subject_id": "Must be an integer."})
-    if key not in repository.process_names(db.session):
+    if key not in repository.process_names(current_session()):
         return jsonify({"error": {"code": "not_found", "message": f"There is no process '{key}'."}}), 404
-    result = runtime.start_process(db.session, current_actor(), key, body.get("period"), subject_id)
-    names = repository.process_names(db.session)
+    # check_period refuses anything that is not a period string, with the message the API returns
+    result = runtime.start_process(current_session(), current_actor(), key, body.get("period"), subject_id)  # type: ignore[arg-type]
+    names = repository.process_names(current_session())
     if not result.created:
         raise Conflict(
             "This process is already running (or done) for that person and period.",
@@ -123,7 +124,7 @@ def start_process(key: str) -> Any:
 @bp.get("/process-instances/<int:instance_id>")
 @token_required
 def get_instance(instance_id: int) -> Any:
-    detail = views.instance_detail(db.session, current_actor(), instance_id)
+    detail = views.instance_detail(current_session(), current_actor(), instance_id)
     inst = detail.instance
     status = inst.status.value if inst.status is not InstanceStatus.running else "running"
     return jsonify(

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from app.extensions import db
+from app.extensions import current_session, db
 from app.models import OrgKind, OrgUnit, Role, WeeklyLog
 from app.services import evidence
 from app.services.appraisal import common, logs, weeks
@@ -72,10 +72,10 @@ def _rows_from_form() -> list[dict[str, Any]]:
 
 def _render_mine(week: str, rows: list[dict[str, Any]], status: int = 200) -> Any:
     actor = current_user.actor
-    person, log = logs.read_week(db.session, actor, actor.person_id, week)
+    person, log = logs.read_week(current_session(), actor, actor.person_id, week)
     recent = common.recent_weeks(RECENT, today())
-    states = weeks.person_weeks(db.session, person.id, recent, today())
-    state = weeks.person_weeks(db.session, person.id, [week], today())[0]
+    states = weeks.person_weeks(current_session(), person.id, recent, today())
+    state = weeks.person_weeks(current_session(), person.id, [week], today())[0]
     previous, following = _neighbours(week)
     return render_template(
         "appraisal/my_logs.html",
@@ -83,12 +83,12 @@ def _render_mine(week: str, rows: list[dict[str, Any]], status: int = 200) -> An
         week=week,
         log=log,
         rows=rows,
-        items=logs.linkable_items(db.session, person.id, week),
+        items=logs.linkable_items(current_session(), person.id, week),
         state=state,
         states=list(reversed(states)),
         previous=previous,
         following=following if common.monday_of(following) <= today() else None,
-        frozen=logs.archived_record_for_week(db.session, person.id, week),
+        frozen=logs.archived_record_for_week(current_session(), person.id, week),
         max_mb=max_upload_bytes() // (1024 * 1024),
     ), status
 
@@ -108,7 +108,7 @@ def my_logs() -> Any:
         return redirect(url_for("main.home"))
     week = _week_arg(request.values.get("week"))
     if request.method == "GET":
-        _person, log = logs.read_week(db.session, actor, actor.person_id, week)
+        _person, log = logs.read_week(current_session(), actor, actor.person_id, week)
         return _render_mine(week, _rows_from_log(log))
     rows = _rows_from_form()
     if request.form.get("action") == "add":
@@ -116,7 +116,7 @@ def my_logs() -> Any:
     sent = [r for r in rows if not r["remove"] and (r["id"] or str(r["content"]).strip())]
     payload = [{k: r[k] for k in ("id", "item_id", "content", "progress")} for r in sent]
     try:
-        logs.save_week(db.session, actor, week, payload)
+        logs.save_week(current_session(), actor, week, payload)
     except Invalid as exc:
         db.session.rollback()
         for key, message in exc.fields.items():
@@ -144,7 +144,9 @@ def upload_evidence(entry_id: int) -> Any:
         return redirect(url_for("appraisal.my_logs", week=week))
     upload = evidence.Upload(file.filename, file.read())
     try:
-        logs.add_evidence(db.session, current_user.actor, entry_id, upload, store=store(), max_bytes=max_upload_bytes())
+        logs.add_evidence(
+            current_session(), current_user.actor, entry_id, upload, store=store(), max_bytes=max_upload_bytes()
+        )
     except (Invalid, Conflict) as exc:
         db.session.rollback()
         message = localise(exc.message)
@@ -159,7 +161,7 @@ def upload_evidence(entry_id: int) -> Any:
 @login_required
 def remove_evidence(evidence_id: int) -> Any:
     try:
-        entry = logs.remove_evidence(db.session, current_user.actor, evidence_id)
+        entry = logs.remove_evidence(current_session(), current_user.actor, evidence_id)
     except Conflict as exc:
         db.session.rollback()
         flash(localise(exc.message), "warning")
@@ -171,7 +173,7 @@ def remove_evidence(evidence_id: int) -> Any:
 @bp.get("/logs/evidence/<int:evidence_id>")
 @login_required
 def evidence_download(evidence_id: int) -> Any:
-    path, name, mimetype = logs.evidence_file(db.session, current_user.actor, evidence_id, store())
+    path, name, mimetype = logs.evidence_file(current_session(), current_user.actor, evidence_id, store())
     inline = mimetype.startswith(("image/", "application/pdf"))
     return send_file(path, mimetype=mimetype, as_attachment=not inline, download_name=name)
 
@@ -183,7 +185,7 @@ def person_logs(person_id: int) -> Any:
     if person_id == actor.person_id:
         return redirect(url_for("appraisal.my_logs", week=request.args.get("week")))
     week = _week_arg(request.args.get("week"))
-    person, log = logs.read_week(db.session, actor, person_id, week)
+    person, log = logs.read_week(current_session(), actor, person_id, week)
     recent = common.recent_weeks(RECENT, today())
     previous, following = _neighbours(week)
     return render_template(
@@ -191,8 +193,8 @@ def person_logs(person_id: int) -> Any:
         person=person,
         week=week,
         log=log,
-        state=weeks.person_weeks(db.session, person.id, [week], today())[0],
-        states=list(reversed(weeks.person_weeks(db.session, person.id, recent, today()))),
+        state=weeks.person_weeks(current_session(), person.id, [week], today())[0],
+        states=list(reversed(weeks.person_weeks(current_session(), person.id, recent, today()))),
         previous=previous,
         following=following if common.monday_of(following) <= today() else None,
         can_comment=common.can_comment(actor, person),
@@ -205,7 +207,7 @@ def comment(person_id: int) -> Any:
     week = _week_arg(request.form.get("week"))
     entry_id = request.form.get("entry_id", type=int)
     try:
-        logs.add_comment(db.session, current_user.actor, person_id, week, request.form.get("text"), entry_id)
+        logs.add_comment(current_session(), current_user.actor, person_id, week, request.form.get("text"), entry_id)
     except Invalid as exc:
         db.session.rollback()
         flash(localise(exc.message), "danger")
@@ -216,7 +218,7 @@ def comment(person_id: int) -> Any:
 
 def _overseen_sections() -> list[OrgUnit]:
     actor = current_user.actor
-    led = weeks.sections_led(db.session, actor)
+    led = weeks.sections_led(current_session(), actor)
     stmt = select(OrgUnit).where(OrgUnit.kind == OrgKind.section)
     if not actor.is_district_wide:
         units = actor.unit_ids_for(Role.unit_principal, Role.unit_admin)
@@ -242,5 +244,5 @@ def sections() -> Any:
 @login_required
 def section_logs(section_id: int) -> Any:
     count = request.args.get("weeks", 4, type=int)
-    overview = weeks.section_overview(db.session, current_user.actor, section_id, count, today())
+    overview = weeks.section_overview(current_session(), current_user.actor, section_id, count, today())
     return render_template("appraisal/section_logs.html", overview=overview, count=count, others=_overseen_sections())

@@ -8,7 +8,7 @@ from flask import render_template, request
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from app.extensions import db
+from app.extensions import current_session, db
 from app.models import HumanTask, TaskStatus
 from app.models.base import utcnow
 from app.services.appraisal import common, records
@@ -22,9 +22,11 @@ def records_index() -> Any:
     actor = current_user.actor
     person_id = request.args.get("person_id", type=int) or actor.person_id
     year = request.args.get("year", type=int)
-    person = common.person_of(db.session, person_id)
-    found = records.list_records(db.session, actor, person.id, year)
-    years = sorted({int(r.period[:4]) for r in records.list_records(db.session, actor, person.id, None)}, reverse=True)
+    person = common.person_of(current_session(), person_id)
+    found = records.list_records(current_session(), actor, person.id, year)
+    years = sorted(
+        {int(r.period[:4]) for r in records.list_records(current_session(), actor, person.id, None)}, reverse=True
+    )
     return render_template("appraisal/records.html", person=person, records=found, year=year, years=years)
 
 
@@ -32,13 +34,13 @@ def records_index() -> Any:
 @login_required
 def record(record_id: int) -> Any:
     actor = current_user.actor
-    found = records.get_record(db.session, actor, record_id)
+    found = records.get_record(current_session(), actor, record_id)
     waiting = db.session.scalars(
         select(HumanTask)
         .where(HumanTask.instance_id == found.instance_id, HumanTask.status == TaskStatus.ready)
         .order_by(HumanTask.id)
     ).all()
-    mine = [t for t in waiting if runtime.is_candidate(db.session, t, actor.person_id)]
+    mine = [t for t in waiting if runtime.is_candidate(current_session(), t, actor.person_id)]
     return render_template(
         "appraisal/record.html",
         record=found,

@@ -12,7 +12,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app.extensions import db
+from app.extensions import current_session, db
 from app.models import HumanTask, TaskStatus
 from app.models.base import utcnow
 from app.services.appraisal import common, flow, records, scoring, weeks
@@ -30,7 +30,7 @@ def _can_act(task: HumanTask) -> bool:
     actor = current_user.actor
     return (
         task.status is TaskStatus.ready
-        and runtime.is_candidate(db.session, task, actor.person_id)
+        and runtime.is_candidate(current_session(), task, actor.person_id)
         and task.claimed_by_id in (None, actor.person_id)
     )
 
@@ -55,16 +55,18 @@ def _payload(task: HumanTask, mode: str | None, item_ids: list[int]) -> dict[str
 
 def _context(task: HumanTask) -> dict[str, Any]:
     """What the page shows beside the form: the record, the indicators, the logs of the period."""
-    record = flow.record_for_task(db.session, task)
+    record = flow.record_for_task(current_session(), task)
     out: dict[str, Any] = {"record": record, "mode": None, "indicators": [], "groups": [], "states": []}
     if record is None:
         return out
-    out["groups"] = weeks.period_entries(db.session, record.person_id, record.period)
-    out["states"] = weeks.person_weeks(db.session, record.person_id, common.weeks_of_period(record.period), today())
+    out["groups"] = weeks.period_entries(current_session(), record.person_id, record.period)
+    out["states"] = weeks.person_weeks(
+        current_session(), record.person_id, common.weeks_of_period(record.period), today()
+    )
     out["by_item"] = {g.item.id: g for g in out["groups"] if g.item is not None}
     out["formula"] = records.formula(record)
     if task.form_key == "appraisal_score":
-        version = scoring.basis(db.session, record)
+        version = scoring.basis(current_session(), record)
         out["mode"] = "items" if version is not None else "overall"
         out["indicators"] = list(version.items) if version is not None else []
         out["version"] = version
@@ -99,7 +101,7 @@ def _values(task: HumanTask, ctx: dict[str, Any]) -> dict[str, Any]:
 @login_required
 def task(task_id: int) -> Any:
     actor = current_user.actor
-    item = runtime.get_task_for(db.session, actor, task_id)
+    item = runtime.get_task_for(current_session(), actor, task_id)
     spec = FORMS[item.form_key]
     if spec.page != PAGE:
         return redirect(url_for("inbox.task", task_id=task_id))
@@ -113,13 +115,13 @@ def task(task_id: int) -> Any:
             return redirect(url_for(PAGE, task_id=task_id))
         payload = _payload(item, ctx["mode"], [i.id for i in ctx["indicators"]])
         try:
-            result = runtime.complete_task(db.session, actor, item.id, payload)
+            result = runtime.complete_task(current_session(), actor, item.id, payload)
         except Invalid as exc:
             db.session.rollback()
             errors = {k: localise(v) for k, v in exc.fields.items()}
             flash(localise(exc.message), "danger")
             values = dict(request.form)
-            item = runtime.get_task_for(db.session, actor, task_id)
+            item = runtime.get_task_for(current_session(), actor, task_id)
             ctx = _context(item)
             status = 422
         except (Conflict, Forbidden) as exc:
@@ -129,10 +131,10 @@ def task(task_id: int) -> Any:
         else:
             flash(_("Done: %(step)s for %(name)s.", step=item.step_name, name=item.subject.name), "success")
             nxt = result.next_tasks[0] if result.next_tasks else None
-            if nxt is not None and runtime.is_candidate(db.session, nxt, actor.person_id):
+            if nxt is not None and runtime.is_candidate(current_session(), nxt, actor.person_id):
                 return redirect(url_for("inbox.task", task_id=nxt.id))
             return redirect(url_for("inbox.tasks"))
-    detail = views.instance_detail(db.session, actor, item.instance_id)
+    detail = views.instance_detail(current_session(), actor, item.instance_id)
     shown = {k: detail.data[k] for k in spec.shows if detail.data.get(k) not in (None, "")}
     return render_template(
         "appraisal/task.html",

@@ -15,7 +15,7 @@ from zoneinfo import ZoneInfo
 from flask import Blueprint, Flask, current_app, g, render_template, request, send_file
 from flask_login import current_user, login_required
 
-from app.extensions import db
+from app.extensions import current_session
 from app.models import Role
 from app.models.audit import RESULTS
 from app.services import audit
@@ -89,13 +89,13 @@ def index() -> Any:
     _require_auditor()
     filters, chosen = _filters()
     page = audit.search(
-        db.session, filters, request.args.get("page", 1, type=int), current_app.config.get("PAGE_SIZE", 50)
+        current_session(), filters, request.args.get("page", 1, type=int), current_app.config.get("PAGE_SIZE", 50)
     )
     return render_template(
         "audit/index.html",
         page=page,
         filters=chosen,
-        actions=audit.actions(db.session),
+        actions=audit.actions(current_session()),
         results=RESULTS,
     )
 
@@ -106,9 +106,9 @@ def index() -> Any:
 def export() -> Any:
     _require_auditor()
     filters, chosen = _filters()
-    data, count = audit.export_workbook(db.session, filters)
+    data, count = audit.export_workbook(current_session(), filters)
     audit.record(
-        db.session, current_user.actor, "export.audit", "audit_event", None, "success", {**chosen, "rows": count}
+        current_session(), current_user.actor, "export.audit", "audit_event", None, "success", {**chosen, "rows": count}
     )
     response = send_file(
         io.BytesIO(data),

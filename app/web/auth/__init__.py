@@ -13,7 +13,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
-from app.extensions import db
+from app.extensions import current_session
 from app.services import accounts, audit, security
 from app.services.errors import Invalid
 from app.web.current import CurrentUser
@@ -41,7 +41,7 @@ def login() -> Any:
     form = LoginForm()
     if form.validate_on_submit():
         result = security.login(
-            db.session,
+            current_session(),
             form.username.data or "",
             form.password.data or "",
             request.remote_addr,
@@ -56,7 +56,9 @@ def login() -> Any:
         session.clear()  # a new session id at login: nothing from before carries over
         if lang:
             session["lang"] = lang
-        row = accounts.start_session(db.session, account, current_app.config["SESSION_HOURS"], request.remote_addr)
+        row = accounts.start_session(
+            current_session(), account, current_app.config["SESSION_HOURS"], request.remote_addr
+        )
         session["sid"] = row.id
         session.permanent = True
         login_user(CurrentUser(account, row.id))
@@ -82,7 +84,7 @@ def change_password() -> Any:
     if form.validate_on_submit():
         try:
             security.change_password(
-                db.session, current_user.account, form.current.data or "", form.new.data or "", policy
+                current_session(), current_user.account, form.current.data or "", form.new.data or "", policy
             )
         except Invalid as exc:
             for name, message in exc.fields.items():
@@ -97,8 +99,8 @@ def change_password() -> Any:
 @bp.route("/logout", methods=["POST"])
 @login_required
 def logout() -> Any:
-    audit.record(db.session, current_user.actor, "logout", "user_account", current_user.account.id)
-    accounts.end_session(db.session, session.get("sid"))
+    audit.record(current_session(), current_user.actor, "logout", "user_account", current_user.account.id)
+    accounts.end_session(current_session(), session.get("sid"))
     logout_user()
     session.clear()
     flash(_("You have logged out."), "info")

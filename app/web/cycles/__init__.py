@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
 from app import scheduler
-from app.extensions import db
+from app.extensions import current_session, db
 from app.models import Role
 from app.services import cycles
 from app.services.errors import T_, Forbidden, Invalid, NotFound
@@ -75,13 +75,13 @@ def office() -> Any:
     process, period = _selection()
     status = 200
     try:
-        rows = cycles.cycle_status(db.session, period, process)
+        rows = cycles.cycle_status(current_session(), period, process)
     except Invalid as exc:
         flash(localise(exc.message), "danger")
         rows, status = [], 422
     return render_template(
         "cycles/office.html",
-        jobs=scheduler.overview(db.session, current_app.config),
+        jobs=scheduler.overview(current_session(), current_app.config),
         rows=rows,
         period=period,
         process=process,
@@ -137,7 +137,7 @@ def open_unit(unit_id: int) -> Any:
         flash(_("The form expired; please try again."), "warning")
         return redirect(url_for("cycles.office", process=process, period=period))
     try:
-        summary = cycles.open_cycle(db.session, current_user.actor, process, period, unit_id)
+        summary = cycles.open_cycle(current_session(), current_user.actor, process, period, unit_id)
     except Invalid as exc:
         db.session.rollback()
         flash(localise(exc.message), "danger")
@@ -164,7 +164,7 @@ def set_enabled(unit_id: int) -> Any:
         flash(_("The form expired; please try again."), "warning")
         return redirect(url_for("cycles.office", process=process, period=period))
     enabled = request.form.get("enabled") == "1"
-    unit = cycles.set_unit_enabled(db.session, current_user.actor, unit_id, enabled)
+    unit = cycles.set_unit_enabled(current_session(), current_user.actor, unit_id, enabled)
     if enabled:
         flash(
             _(

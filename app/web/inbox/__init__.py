@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
-from app.extensions import db
+from app.extensions import current_session, db
 from app.models import TaskStatus
 from app.models.base import utcnow
 from app.services.errors import Conflict, Forbidden, Invalid
@@ -47,7 +47,12 @@ def tasks() -> Any:
         scope = "mine"
     actor = current_user.actor
     page = inbox.list_tasks(
-        db.session, actor, scope, _filters(), request.args.get("page", 1, type=int), current_app.config["PAGE_SIZE"]
+        current_session(),
+        actor,
+        scope,
+        _filters(),
+        request.args.get("page", 1, type=int),
+        current_app.config["PAGE_SIZE"],
     )
     filters = {k: v for k, v in request.args.items() if k not in {"page", "scope"} and v}
     return render_template(
@@ -55,31 +60,33 @@ def tasks() -> Any:
         page=page,
         scope=scope,
         scopes=SCOPE_LABELS,
-        counts=inbox.counts(db.session, actor),
+        counts=inbox.counts(current_session(), actor),
         filters=filters,
-        names=repository.process_names(db.session),
+        names=repository.process_names(current_session()),
         now=utcnow(),
-        org_options=inbox.filter_options(db.session, actor, scope),
-        instances=inbox.instances_about(db.session, actor.person_id) if scope == "related" and actor.person_id else [],
+        org_options=inbox.filter_options(current_session(), actor, scope),
+        instances=inbox.instances_about(current_session(), actor.person_id)
+        if scope == "related" and actor.person_id
+        else [],
     )
 
 
 def _task_form(task_key: str) -> FlaskForm:
-    return form_class(task_key, FlaskForm, _l)()  # type: ignore[return-value]
+    return form_class(task_key, FlaskForm, _l)()
 
 
 @bp.route("/tasks/<int:task_id>", methods=["GET", "POST"])
 @login_required
 def task(task_id: int) -> Any:
     actor = current_user.actor
-    item = runtime.get_task_for(db.session, actor, task_id)
+    item = runtime.get_task_for(current_session(), actor, task_id)
     spec = FORMS[item.form_key]
     if spec.page:  # structured forms (an indicator set) have their own page
         return redirect(url_for(spec.page, task_id=task_id))
     form = _task_form(item.form_key)
     can_act = (
         item.status is TaskStatus.ready
-        and runtime.is_candidate(db.session, item, actor.person_id)
+        and runtime.is_candidate(current_session(), item, actor.person_id)
         and item.claimed_by_id in (None, actor.person_id)
     )
     status = 200
@@ -87,11 +94,11 @@ def task(task_id: int) -> Any:
         if form.validate():
             payload = {f.name: request.form.get(f.name) for f in spec.fields}
             try:
-                result = runtime.complete_task(db.session, actor, item.id, payload)
+                result = runtime.complete_task(current_session(), actor, item.id, payload)
             except Invalid as exc:
                 for name, message in exc.fields.items():
                     if name in form:
-                        form[name].errors = [*form[name].errors, message]  # type: ignore[index]
+                        form[name].errors = [*form[name].errors, message]
                 status = 422
             except (Conflict, Forbidden) as exc:
                 db.session.rollback()
@@ -100,12 +107,12 @@ def task(task_id: int) -> Any:
             else:
                 flash(_("Done: %(step)s for %(name)s.", step=item.step_name, name=item.subject.name), "success")
                 nxt = result.next_tasks[0] if result.next_tasks else None
-                if nxt is not None and runtime.is_candidate(db.session, nxt, actor.person_id):
+                if nxt is not None and runtime.is_candidate(current_session(), nxt, actor.person_id):
                     return redirect(url_for("inbox.task", task_id=nxt.id))
                 return redirect(url_for("inbox.tasks"))
         else:
             status = 422
-    detail = views.instance_detail(db.session, actor, item.instance_id)
+    detail = views.instance_detail(current_session(), actor, item.instance_id)
     shown = {k: detail.data[k] for k in spec.shows if detail.data.get(k) not in (None, "")}
     return render_template(
         "inbox/task.html",
@@ -124,7 +131,7 @@ def task(task_id: int) -> Any:
 @bp.post("/tasks/<int:task_id>/claim")
 @login_required
 def claim(task_id: int) -> Any:
-    runtime.claim(db.session, current_user.actor, task_id)
+    runtime.claim(current_session(), current_user.actor, task_id)
     flash(_("You have claimed the task; others no longer see it as claimable."), "success")
     return redirect(url_for("inbox.task", task_id=task_id))
 
@@ -132,7 +139,7 @@ def claim(task_id: int) -> Any:
 @bp.post("/tasks/<int:task_id>/release")
 @login_required
 def release(task_id: int) -> Any:
-    runtime.release(db.session, current_user.actor, task_id)
+    runtime.release(current_session(), current_user.actor, task_id)
     flash(_("The task is released for the other candidates."), "info")
     return redirect(url_for("inbox.tasks", scope="claimable"))
 
@@ -140,16 +147,16 @@ def release(task_id: int) -> Any:
 @bp.get("/instances/<int:instance_id>")
 @login_required
 def instance(instance_id: int) -> Any:
-    detail = views.instance_detail(db.session, current_user.actor, instance_id)
+    detail = views.instance_detail(current_session(), current_user.actor, instance_id)
     return render_template(
-        "inbox/instance.html", detail=detail, labels=DATA_LABELS, names=repository.process_names(db.session)
+        "inbox/instance.html", detail=detail, labels=DATA_LABELS, names=repository.process_names(current_session())
     )
 
 
 @bp.get("/instances/<int:instance_id>/diagram.bpmn")
 @login_required
 def diagram(instance_id: int) -> Any:
-    inst = views.instance_for(db.session, current_user.actor, instance_id)
+    inst = views.instance_for(current_session(), current_user.actor, instance_id)
     return Response(inst.definition.bpmn_xml, mimetype="application/xml")
 
 
@@ -157,18 +164,18 @@ def diagram(instance_id: int) -> Any:
 @login_required
 def start() -> Any:
     key = request.form.get("process", "")
-    if key not in repository.process_names(db.session):
+    if key not in repository.process_names(current_session()):
         flash(_("Choose a process."), "warning")
         return redirect(url_for("inbox.tasks", scope="related"))
     try:
-        result = runtime.start_process(db.session, current_user.actor, key, request.form.get("period", ""))
+        result = runtime.start_process(current_session(), current_user.actor, key, request.form.get("period", ""))
     except Invalid as exc:
         db.session.rollback()
         flash(localise(exc.message), "danger")
         return redirect(url_for("inbox.tasks", scope="related"))
     if not result.created:
         flash(_("It was already started; here it is."), "info")
-    mine = [t for t in result.tasks if runtime.is_candidate(db.session, t, current_user.actor.person_id)]
+    mine = [t for t in result.tasks if runtime.is_candidate(current_session(), t, current_user.actor.person_id)]
     if mine:
         return redirect(url_for("inbox.task", task_id=mine[0].id))
     return redirect(url_for("inbox.instance", instance_id=result.instance.id))

@@ -19,7 +19,7 @@ from flask_wtf import FlaskForm
 from wtforms import TextAreaField
 from wtforms.validators import DataRequired, Length
 
-from app.extensions import db
+from app.extensions import current_session, db
 from app.models import IndicatorSet, IndicatorSetVersion, Person, VersionStatus
 from app.services import audit
 from app.services.errors import T_, NotFound, ServiceError
@@ -127,8 +127,10 @@ def my_set() -> Any:
         flash(_("Your account is not linked to a person, so it has no indicators."), "info")
         return redirect(url_for("main.home"))
     actor = current_user.actor
-    state = overview.person_year(db.session, actor, person, year)
-    is_mine_task = state.open_task is not None and runtime.is_candidate(db.session, state.open_task, actor.person_id)
+    state = overview.person_year(current_session(), actor, person, year)
+    is_mine_task = state.open_task is not None and runtime.is_candidate(
+        current_session(), state.open_task, actor.person_id
+    )
     return render_template(
         "indicators/me.html",
         state=state,
@@ -147,13 +149,13 @@ def start() -> Any:
     if person is None:
         flash(_("Your account is not linked to a person, so it has no indicators."), "info")
         return redirect(url_for("main.home"))
-    created = flow.start_for(db.session, current_user.actor, person, year)
+    created = flow.start_for(current_session(), current_user.actor, person, year)
     if not created:
         flash(_("Your indicator setting for %(year)s was already started.", year=year), "info")
-    s = sets.find_set(db.session, person.id, year)
+    s = sets.find_set(current_session(), person.id, year)
     version = sets.open_version(s) if s is not None else None
-    task = overview.open_task(db.session, version) if version is not None else None
-    if task is not None and runtime.is_candidate(db.session, task, person.id):
+    task = overview.open_task(current_session(), version) if version is not None else None
+    if task is not None and runtime.is_candidate(current_session(), task, person.id):
         return redirect(url_for("indicators.task", task_id=task.id))
     return redirect(url_for("indicators.my_set", year=year))
 
@@ -162,24 +164,24 @@ def start() -> Any:
 @login_required
 def adjust(set_id: int) -> Any:
     form = AdjustForm()
-    s = sets.get_set(db.session, current_user.actor, set_id)
+    s = sets.get_set(current_session(), current_user.actor, set_id)
     if not form.validate_on_submit():
         return _adjust_refused(s, form)
     try:
-        version = flow.request_adjustment(db.session, current_user.actor, set_id, form.reason.data or "")
+        version = flow.request_adjustment(current_session(), current_user.actor, set_id, form.reason.data or "")
     except ServiceError as exc:
         db.session.rollback()
         form.reason.errors = [*form.reason.errors, localise(exc.message)]
-        return _adjust_refused(sets.get_set(db.session, current_user.actor, set_id), form, exc.status)
+        return _adjust_refused(sets.get_set(current_session(), current_user.actor, set_id), form, exc.status)
     flash(_("Adjustment started: version %(n)s is a draft copied from the effective set.", n=version.number), "success")
-    task = overview.open_task(db.session, version)
-    if task is not None and runtime.is_candidate(db.session, task, current_user.actor.person_id):
+    task = overview.open_task(current_session(), version)
+    if task is not None and runtime.is_candidate(current_session(), task, current_user.actor.person_id):
         return redirect(url_for("indicators.task", task_id=task.id))
     return redirect(url_for("indicators.version", set_id=set_id, number=version.number))
 
 
 def _adjust_refused(s: IndicatorSet, form: AdjustForm, status: int = 422) -> Any:
-    state = overview.person_year(db.session, current_user.actor, s.person, s.year)
+    state = overview.person_year(current_session(), current_user.actor, s.person, s.year)
     return render_template(
         "indicators/me.html",
         state=state,
@@ -214,17 +216,21 @@ def _baseline(s: IndicatorSet, version: IndicatorSetVersion) -> IndicatorSetVers
 @bp.get("/sets/<int:set_id>")
 @login_required
 def set_view(set_id: int) -> Any:
-    s = sets.get_set(db.session, current_user.actor, set_id)
+    s = sets.get_set(current_session(), current_user.actor, set_id)
     return redirect(url_for("indicators.version", set_id=s.id, number=_version(s, None).number))
 
 
 @bp.get("/sets/<int:set_id>/versions/<int:number>")
 @login_required
 def version(set_id: int, number: int) -> Any:
-    s = sets.get_set(db.session, current_user.actor, set_id)
+    s = sets.get_set(current_session(), current_user.actor, set_id)
     shown = _version(s, number)
     base = _baseline(s, shown)
-    task = overview.open_task(db.session, shown) if shown.status.value in ("draft", "returned", "in_review") else None
+    task = (
+        overview.open_task(current_session(), shown)
+        if shown.status.value in ("draft", "returned", "in_review")
+        else None
+    )
     return render_template(
         "indicators/version.html",
         s=s,
@@ -238,7 +244,7 @@ def version(set_id: int, number: int) -> Any:
 @bp.get("/sets/<int:set_id>/print")
 @login_required
 def print_set(set_id: int) -> Any:
-    s = sets.get_set(db.session, current_user.actor, set_id)
+    s = sets.get_set(current_session(), current_user.actor, set_id)
     shown = _version(s, request.args.get("version", type=int))
     return render_template("indicators/print.html", s=s, version=shown)
 
@@ -247,9 +253,9 @@ def print_set(set_id: int) -> Any:
 @writes_on_get
 @login_required
 def export_set(set_id: int) -> Any:
-    data, name = excel.export_set(db.session, current_user.actor, set_id, request.args.get("version", type=int))
+    data, name = excel.export_set(current_session(), current_user.actor, set_id, request.args.get("version", type=int))
     audit.record(
-        db.session, current_user.actor, "export.indicators", "indicator_set", set_id, "success", {"file": name}
+        current_session(), current_user.actor, "export.indicators", "indicator_set", set_id, "success", {"file": name}
     )
     return xlsx_response(data, name)
 

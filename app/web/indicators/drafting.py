@@ -15,7 +15,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 
-from app.extensions import db
+from app.extensions import current_session, db
 from app.models import HumanTask, IndicatorSet, IndicatorSetVersion, TaskStatus, UnitTask
 from app.services.errors import Conflict, Forbidden, Invalid
 from app.services.indicators import excel, flow, overview, sets, unit_tasks
@@ -30,15 +30,15 @@ def _can_act(task: HumanTask) -> bool:
     actor = current_user.actor
     return (
         task.status is TaskStatus.ready
-        and runtime.is_candidate(db.session, task, actor.person_id)
+        and runtime.is_candidate(current_session(), task, actor.person_id)
         and task.claimed_by_id in (None, actor.person_id)
     )
 
 
 def _version(task: HumanTask) -> tuple[IndicatorSet, IndicatorSetVersion, dict[str, Any]]:
-    context = flow.task_context(db.session, task)
+    context = flow.task_context(current_session(), task)
     info = context["indicator_set"]
-    s = sets.get_set(db.session, current_user.actor, info["id"])
+    s = sets.get_set(current_session(), current_user.actor, info["id"])
     version = next(v for v in s.versions if v.number == info["version"])
     return s, version, context
 
@@ -46,7 +46,7 @@ def _version(task: HumanTask) -> tuple[IndicatorSet, IndicatorSetVersion, dict[s
 @bp.route("/tasks/<int:task_id>", methods=["GET", "POST"])
 @login_required
 def task(task_id: int) -> Any:
-    item = runtime.get_task_for(db.session, current_user.actor, task_id)
+    item = runtime.get_task_for(current_session(), current_user.actor, task_id)
     if item.form_key == DRAFT:
         return _draft(item)
     if item.form_key == REVIEW:
@@ -55,7 +55,7 @@ def task(task_id: int) -> Any:
 
 
 def _common_page_data(item: HumanTask) -> dict[str, Any]:
-    detail = views.instance_detail(db.session, current_user.actor, item.instance_id)
+    detail = views.instance_detail(current_session(), current_user.actor, item.instance_id)
     return {
         "task": item,
         "history": detail.history,
@@ -70,7 +70,7 @@ def _common_page_data(item: HumanTask) -> dict[str, Any]:
 def _task_options(s: IndicatorSet, editing: list[rows.EditRow]) -> list[tuple[int, str]]:
     """Unit tasks a row may link to: the person's own of the year, plus any a row already names."""
     actor = current_user.actor
-    own = unit_tasks.my_unit_tasks(db.session, actor, s.year) if s.person_id == actor.person_id else []
+    own = unit_tasks.my_unit_tasks(current_session(), actor, s.year) if s.person_id == actor.person_id else []
     options = {t.id: t.title for t in own}
     linked = {int(r.unit_task_id) for r in editing if r.unit_task_id.isdigit()} - set(options)
     if linked and s.person.unit is not None:
@@ -117,7 +117,7 @@ def _render_draft(
 
 def _draft(item: HumanTask) -> Any:
     s, version, context = _version(item)
-    library = sets.common_library(db.session, s.year, s.person)
+    library = sets.common_library(current_session(), s.year, s.person)
     if request.method == "GET" or not _can_act(item):
         if request.method == "POST":
             flash(_("This task is not waiting for you."), "warning")
@@ -139,7 +139,7 @@ def _draft(item: HumanTask) -> Any:
     if action == "submit":
         return _submit(item, s, version, context, editing, keep)
     if action == "copy":
-        previous = overview.previous_year_items(db.session, current_user.actor, s.person, s.year)
+        previous = overview.previous_year_items(current_session(), current_user.actor, s.person, s.year)
         if previous is None:
             info = _("You have no effective indicator set for %(year)s to copy.", year=s.year - 1)
             return _render_draft(item, s, version, context, editing, info=info, **keep)
@@ -188,7 +188,7 @@ def _save(
     lock: int | None,
 ) -> Any:
     try:
-        check = sets.save_draft(db.session, current_user.actor, s.id, [r.payload() for r in editing], lock)
+        check = sets.save_draft(current_session(), current_user.actor, s.id, [r.payload() for r in editing], lock)
     except Conflict as exc:
         db.session.rollback()
         s, version, context = _version(item)
@@ -215,14 +215,16 @@ def _submit(
 ) -> Any:
     payload = [r.payload() for r in editing]
     try:
-        runtime.complete_task(db.session, current_user.actor, item.id, {"indicators": payload, "note": keep["note"]})
+        runtime.complete_task(
+            current_session(), current_user.actor, item.id, {"indicators": payload, "note": keep["note"]}
+        )
     except Invalid as exc:
         db.session.rollback()
         s, version, context = _version(item)
         errors = dict(exc.fields)
         rule_errors: list[Any] = []
         if "indicators" in errors:  # the set-level rules, one message each (the handler joins them)
-            again = sets.check_rows(db.session, s.person, s.year, payload)
+            again = sets.check_rows(current_session(), s.person, s.year, payload)
             rule_errors = list(again.rule_errors) or [errors["indicators"]]
             if again.field_errors.get("indicators"):
                 rule_errors = [again.field_errors["indicators"]]
@@ -267,7 +269,7 @@ def _review(item: HumanTask) -> Any:
         }
         payload = {**values, "item_comments": {k: v for k, v in comments.items() if v}}
         try:
-            result = runtime.complete_task(db.session, current_user.actor, item.id, payload)
+            result = runtime.complete_task(current_session(), current_user.actor, item.id, payload)
         except Invalid as exc:
             db.session.rollback()
             s, version, context = _version(item)
@@ -280,7 +282,7 @@ def _review(item: HumanTask) -> Any:
             decided = _("Returned") if values["decision"] == "return" else _("Approved")
             flash(_("%(decision)s: the indicators of %(name)s.", decision=decided, name=s.person.name), "success")
             nxt = result.next_tasks[0] if result.next_tasks else None
-            if nxt is not None and runtime.is_candidate(db.session, nxt, current_user.actor.person_id):
+            if nxt is not None and runtime.is_candidate(current_session(), nxt, current_user.actor.person_id):
                 return redirect(url_for("indicators.task", task_id=nxt.id))
             return redirect(url_for("inbox.tasks"))
     data = _common_page_data(item)

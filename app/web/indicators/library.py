@@ -12,7 +12,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Optional
 
-from app.extensions import db
+from app.extensions import current_session, db
 from app.models import CommonIndicator
 from app.services.errors import Conflict, Invalid, ServiceError
 from app.services.indicators import common
@@ -66,8 +66,8 @@ def _edit_form(item: CommonIndicator) -> CommonForm:
 
 def _page(year: int, form: CommonForm, status: int = 200, message: str | None = None) -> Any:
     actor = current_user.actor
-    items = common.list_items(db.session, actor, year)
-    used = {i.id for i in items if common.is_used(db.session, i.id)}
+    items = common.list_items(current_session(), actor, year)
+    used = {i.id for i in items if common.is_used(current_session(), i.id)}
     return render_template(
         "indicators/common.html", items=items, used=used, year=year, form=form, message=message
     ), status
@@ -84,7 +84,7 @@ def common_library() -> Any:
     if not form.validate_on_submit():
         return _page(year, form, 422)
     try:
-        item = common.create_item(db.session, current_user.actor, year, form.to_input())
+        item = common.create_item(current_session(), current_user.actor, year, form.to_input())
     except Invalid as exc:
         db.session.rollback()
         form.show_errors(exc)
@@ -96,13 +96,13 @@ def common_library() -> Any:
 @bp.route("/common/<int:item_id>", methods=["GET", "POST"])
 @login_required
 def common_edit(item_id: int) -> Any:
-    item = common.get_item(db.session, current_user.actor, item_id)
+    item = common.get_item(current_session(), current_user.actor, item_id)
     form = _edit_form(item)
     status, message = 200, None
     if request.method == "POST":
         if form.validate_on_submit():
             try:
-                common.update_item(db.session, current_user.actor, item_id, form.to_input())
+                common.update_item(current_session(), current_user.actor, item_id, form.to_input())
             except Invalid as exc:
                 db.session.rollback()
                 form.show_errors(exc)
@@ -112,18 +112,18 @@ def common_edit(item_id: int) -> Any:
                 return redirect(url_for("indicators.common_library", year=item.year))
         else:
             status = 422
-        item = common.get_item(db.session, current_user.actor, item_id)
-    used = common.is_used(db.session, item.id)
+        item = common.get_item(current_session(), current_user.actor, item_id)
+    used = common.is_used(current_session(), item.id)
     return render_template("indicators/common_edit.html", item=item, form=form, used=used, message=message), status
 
 
 @bp.post("/common/<int:item_id>/delete")
 @login_required
 def common_delete(item_id: int) -> Any:
-    item = common.get_item(db.session, current_user.actor, item_id)
+    item = common.get_item(current_session(), current_user.actor, item_id)
     year, name = item.year, item.name
     try:
-        common.delete_item(db.session, current_user.actor, item_id)
+        common.delete_item(current_session(), current_user.actor, item_id)
     except Conflict as exc:
         db.session.rollback()
         flash(localise(exc.message), "warning")
@@ -137,7 +137,7 @@ def common_delete(item_id: int) -> Any:
 def common_copy() -> Any:
     year = year_arg(request.form)
     try:
-        n = common.copy_year(db.session, current_user.actor, year - 1, year)
+        n = common.copy_year(current_session(), current_user.actor, year - 1, year)
     except Conflict as exc:
         db.session.rollback()
         flash(localise(exc.message), "warning")

@@ -8,7 +8,7 @@ from flask import flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
-from app.extensions import db
+from app.extensions import current_session
 from app.services import audit
 from app.services.indicators import excel, flow, overview
 from app.web.audit import writes_on_get
@@ -19,7 +19,7 @@ from app.web.indicators import bp, xlsx_response, year_arg
 @login_required
 def overview_page() -> Any:
     year = year_arg()
-    units = overview.overview(db.session, current_user.actor, year)
+    units = overview.overview(current_session(), current_user.actor, year)
     return render_template("indicators/overview.html", units=units, year=year)
 
 
@@ -27,7 +27,7 @@ def overview_page() -> Any:
 @login_required
 def unit(unit_id: int) -> Any:
     year = year_arg()
-    found = overview.unit_overview(db.session, current_user.actor, unit_id, year)
+    found = overview.unit_overview(current_session(), current_user.actor, unit_id, year)
     return render_template("indicators/unit.html", u=found, year=year)
 
 
@@ -35,7 +35,7 @@ def unit(unit_id: int) -> Any:
 @login_required
 def open_unit(unit_id: int) -> Any:
     year = year_arg(request.form)
-    summary = flow.open_for_unit(db.session, current_user.actor, unit_id, year)
+    summary = flow.open_for_unit(current_session(), current_user.actor, unit_id, year)
     skipped = sum(summary.skipped.values())
     flash(
         _(
@@ -55,8 +55,10 @@ def open_unit(unit_id: int) -> Any:
 @writes_on_get
 @login_required
 def export_unit(unit_id: int) -> Any:
-    data, name = excel.export_unit(db.session, current_user.actor, unit_id, year_arg())
-    audit.record(db.session, current_user.actor, "export.indicators", "org_unit", unit_id, "success", {"file": name})
+    data, name = excel.export_unit(current_session(), current_user.actor, unit_id, year_arg())
+    audit.record(
+        current_session(), current_user.actor, "export.indicators", "org_unit", unit_id, "success", {"file": name}
+    )
     return xlsx_response(data, name)
 
 
@@ -64,5 +66,5 @@ def export_unit(unit_id: int) -> Any:
 @login_required
 def section(section_id: int) -> Any:
     year = year_arg()
-    found = overview.section_sets(db.session, current_user.actor, section_id, year)
+    found = overview.section_sets(current_session(), current_user.actor, section_id, year)
     return render_template("indicators/section.html", sec=found, year=year)

@@ -16,7 +16,7 @@ from flask_wtf.file import FileField
 from wtforms import DateField, IntegerField, SelectChoice, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional
 
-from app.extensions import db
+from app.extensions import current_session, db
 from app.models import UnitTask
 from app.services import evidence
 from app.services.errors import T_, Conflict, Forbidden, Invalid
@@ -94,11 +94,11 @@ def _put_errors(form: FlaskForm, exc: Invalid) -> None:
 
 def _selection() -> tuple[Any, int, int | None, list[Any]]:
     actor = current_user.actor
-    units = matrix_service.visible_units(db.session, actor)
+    units = matrix_service.visible_units(current_session(), actor)
     unit_id = request.args.get("unit_id", type=int) or actor.unit_id or (units[0].id if units else None)
     if unit_id is None:
         return None, _today().year, None, units
-    unit = unit_tasks.check_view(db.session, actor, unit_id)
+    unit = unit_tasks.check_view(current_session(), actor, unit_id)
     return unit, request.args.get("year", _today().year, type=int), request.args.get("section_id", type=int), units
 
 
@@ -106,7 +106,7 @@ def _table_context() -> dict[str, Any]:
     unit, year, section_id, units = _selection()
     result = None
     if unit is not None:
-        result = matrix_service.matrix(db.session, current_user.actor, unit.id, year, section_id, on=_today())
+        result = matrix_service.matrix(current_session(), current_user.actor, unit.id, year, section_id, on=_today())
     return {
         "m": result,
         "units": units,
@@ -150,10 +150,10 @@ def _task_form_page(task: UnitTask | None, unit_id: int) -> Any:
         )
         try:
             if task is None:
-                task = unit_tasks.create_task(db.session, actor, unit_id, data)
+                task = unit_tasks.create_task(current_session(), actor, unit_id, data)
                 flash(_("Task recorded; now assign the people responsible."), "success")
             else:
-                unit_tasks.update_task(db.session, actor, task.id, data)
+                unit_tasks.update_task(current_session(), actor, task.id, data)
                 flash(_("Task saved."), "success")
             return redirect(url_for("matrix.task", task_id=task.id))
         except Invalid as exc:
@@ -161,7 +161,7 @@ def _task_form_page(task: UnitTask | None, unit_id: int) -> Any:
             status = 422
     elif request.method == "POST":
         status = 422
-    unit = unit_tasks.check_view(db.session, actor, unit_id)
+    unit = unit_tasks.check_view(current_session(), actor, unit_id)
     return render_template("matrix/task_form.html", form=form, task=task, unit=unit), status
 
 
@@ -171,7 +171,7 @@ def new_task() -> Any:
     unit_id = request.args.get("unit_id", type=int) or current_user.actor.unit_id
     if unit_id is None:
         return render_template("error.html", status=400, message=_("Choose a unit first.")), 400
-    unit_tasks.check_view(db.session, current_user.actor, unit_id)
+    unit_tasks.check_view(current_session(), current_user.actor, unit_id)
     unit_tasks.require_manage(current_user.actor, unit_id)
     return _task_form_page(None, unit_id)
 
@@ -179,7 +179,7 @@ def new_task() -> Any:
 @bp.route("/tasks/<int:task_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit_task(task_id: int) -> Any:
-    task = unit_tasks.get_task(db.session, current_user.actor, task_id)
+    task = unit_tasks.get_task(current_session(), current_user.actor, task_id)
     unit_tasks.require_manage(current_user.actor, task.unit_id)
     return _task_form_page(task, task.unit_id)
 
@@ -187,10 +187,10 @@ def edit_task(task_id: int) -> Any:
 @bp.post("/tasks/<int:task_id>/delete")
 @login_required
 def delete_task(task_id: int) -> Any:
-    task = unit_tasks.get_task(db.session, current_user.actor, task_id)
+    task = unit_tasks.get_task(current_session(), current_user.actor, task_id)
     unit_id, year = task.unit_id, task.year
     try:
-        unit_tasks.delete_task(db.session, current_user.actor, task_id)
+        unit_tasks.delete_task(current_session(), current_user.actor, task_id)
     except Conflict as exc:
         db.session.rollback()
         flash(localise(exc.message), "warning")
@@ -209,7 +209,7 @@ def _forms(task: UnitTask, **bound: FlaskForm) -> dict[str, Any]:
     if manage:
         assign.person_id.choices = [
             SelectChoice(p.id, f"{p.name} ({p.section.name if p.section else ''})")
-            for p in unit_tasks.unit_people(db.session, actor, task.unit_id)
+            for p in unit_tasks.unit_people(current_session(), actor, task.unit_id)
         ]
     reportable = [a for a in task.assignments if unit_tasks.can_report(actor, a)]
     progress.assignment_id.choices = [SelectChoice(a.id, a.person.name) for a in reportable]
@@ -251,7 +251,7 @@ def _task_page(task: UnitTask, status: int = 200, **bound: FlaskForm) -> Any:
 @bp.get("/tasks/<int:task_id>")
 @login_required
 def task(task_id: int) -> Any:
-    return _task_page(unit_tasks.get_task(db.session, current_user.actor, task_id))
+    return _task_page(unit_tasks.get_task(current_session(), current_user.actor, task_id))
 
 
 _ALLOWED = {"assign": "can_manage", "progress": "can_report", "comment": "can_comment"}
@@ -259,7 +259,7 @@ _ALLOWED = {"assign": "can_manage", "progress": "can_report", "comment": "can_co
 
 def _post(task_id: int, key: str, form_class: type[FlaskForm], action: Any, done: str) -> Any:
     """Validate the posted form, run ``action(form)``; on refusal re-render the page with what was typed."""
-    task = unit_tasks.get_task(db.session, current_user.actor, task_id)
+    task = unit_tasks.get_task(current_session(), current_user.actor, task_id)
     form = form_class(prefix=key)
     if not _forms(task, **{key: form})[_ALLOWED[key]]:  # also fills the select choices so they validate
         raise Forbidden(T_("You cannot do this on this task."))
@@ -273,14 +273,14 @@ def _post(task_id: int, key: str, form_class: type[FlaskForm], action: Any, done
             flash(done, "success")
             return redirect(url_for("matrix.task", task_id=task_id))
     db.session.rollback()
-    return _task_page(unit_tasks.get_task(db.session, current_user.actor, task_id), 422, **{key: form})
+    return _task_page(unit_tasks.get_task(current_session(), current_user.actor, task_id), 422, **{key: form})
 
 
 @bp.post("/tasks/<int:task_id>/assign")
 @login_required
 def assign(task_id: int) -> Any:
     def run(form: Any) -> None:
-        unit_tasks.assign(db.session, current_user.actor, task_id, form.person_id.data, form.role.data)
+        unit_tasks.assign(current_session(), current_user.actor, task_id, form.person_id.data, form.role.data)
 
     return _post(task_id, "assign", AssignForm, run, _("Assignment saved."))
 
@@ -290,7 +290,7 @@ def assign(task_id: int) -> Any:
 def unassign(assignment_id: int) -> Any:
     task_id = request.form.get("task_id", type=int)
     try:
-        unit_tasks.unassign(db.session, current_user.actor, assignment_id)
+        unit_tasks.unassign(current_session(), current_user.actor, assignment_id)
     except Conflict as exc:
         db.session.rollback()
         flash(localise(exc.message), "warning")
@@ -306,7 +306,7 @@ def progress(task_id: int) -> Any:
         file = form.evidence.data
         upload = evidence.Upload(file.filename or "", file.read()) if file and file.filename else None
         unit_tasks.record_progress(
-            db.session,
+            current_session(),
             current_user.actor,
             form.assignment_id.data,
             form.progress.data,
@@ -324,7 +324,7 @@ def progress(task_id: int) -> Any:
 def comment(task_id: int) -> Any:
     def run(form: Any) -> None:
         target = form.assignment_id.data or None
-        unit_tasks.add_comment(db.session, current_user.actor, task_id, form.text.data, target)
+        unit_tasks.add_comment(current_session(), current_user.actor, task_id, form.text.data, target)
 
     return _post(task_id, "comment", CommentForm, run, _("Comment added."))
 
@@ -332,7 +332,7 @@ def comment(task_id: int) -> Any:
 @bp.get("/evidence/<int:progress_id>")
 @login_required
 def evidence_download(progress_id: int) -> Any:
-    path, name, mimetype = unit_tasks.evidence_file(db.session, current_user.actor, progress_id, _store())
+    path, name, mimetype = unit_tasks.evidence_file(current_session(), current_user.actor, progress_id, _store())
     response = send_file(path, mimetype=mimetype, as_attachment=True, download_name=name, max_age=0)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Cache-Control"] = "private, no-store"

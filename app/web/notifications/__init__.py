@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
-from app.extensions import db
+from app.extensions import current_session, db
 from app.models import Person
 from app.services import notifications
 from app.services.errors import Invalid
@@ -38,7 +38,7 @@ def _safe_next(target: str | None) -> str | None:
 @login_required
 def index() -> Any:
     page = notifications.list_for(
-        db.session,
+        current_session(),
         current_user.actor,
         request.args.get("page", 1, type=int),
         current_app.config["PAGE_SIZE"],
@@ -52,7 +52,7 @@ def read(notification_id: int) -> Any:
     if not FlaskForm().validate_on_submit():
         flash(_("The form expired; please try again."), "warning")
         return redirect(url_for("notifications.index"))
-    notifications.mark_read(db.session, current_user.actor, notification_id)
+    notifications.mark_read(current_session(), current_user.actor, notification_id)
     return redirect(_safe_next(request.form.get("next")) or url_for("notifications.index"))
 
 
@@ -62,7 +62,7 @@ def read_all() -> Any:
     if not FlaskForm().validate_on_submit():
         flash(_("The form expired; please try again."), "warning")
         return redirect(url_for("notifications.index"))
-    n = notifications.mark_all_read(db.session, current_user.actor)
+    n = notifications.mark_all_read(current_session(), current_user.actor)
     flash(_("%(n)d messages marked read.", n=n), "success")
     return redirect(url_for("notifications.index"))
 
@@ -75,7 +75,7 @@ def preferences() -> Any:
     person = db.session.get(Person, actor.person_id) if actor.person_id else None
     email = person.email if person else ""
     status = 200
-    prefs = notifications.my_preferences(db.session, actor)
+    prefs = notifications.my_preferences(current_session(), actor)
     if request.method == "POST":
         choices = {
             kind: (request.form.get(f"in_app_{kind}") == "1", request.form.get(f"email_{kind}") == "1")
@@ -86,7 +86,7 @@ def preferences() -> Any:
             status = 422
         else:
             try:
-                notifications.set_preferences(db.session, actor, choices, email)
+                notifications.set_preferences(current_session(), actor, choices, email)
             except Invalid as exc:
                 flash(localise(exc.message), "danger")
                 prefs, status = choices, 422

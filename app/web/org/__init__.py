@@ -12,7 +12,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectChoice, SelectField
 from wtforms.validators import DataRequired
 
-from app.extensions import db
+from app.extensions import current_session
 from app.models import Role
 from app.services import org as org_service
 from app.services.errors import ServiceError
@@ -32,7 +32,7 @@ def _role_form() -> RoleForm:
     form = RoleForm()
     grantable = org_service.OFFICE_GRANTABLE if actor.is_district_wide else org_service.UNIT_GRANTABLE
     form.role.choices = [SelectChoice(r.value, role_label(r)) for r in Role if r in grantable]
-    nodes = org_service.assignable_nodes(db.session, actor)
+    nodes = org_service.assignable_nodes(current_session(), actor)
     form.org_unit_id.choices = [
         SelectChoice(n.id, n.name if n.kind.value != "section" else f"{n.parent.name if n.parent else ''} / {n.name}")
         for n in nodes
@@ -43,7 +43,7 @@ def _role_form() -> RoleForm:
 @bp.get("/")
 @login_required
 def tree() -> Any:
-    units = org_service.visible_units(db.session, current_user.actor)
+    units = org_service.visible_units(current_session(), current_user.actor)
     return render_template("org/tree.html", units=units)
 
 
@@ -51,7 +51,7 @@ def tree() -> Any:
 @login_required
 def people() -> Any:
     page = org_service.search_people(
-        db.session,
+        current_session(),
         current_user.actor,
         q=request.args.get("q", ""),
         unit_id=request.args.get("unit_id", type=int),
@@ -60,7 +60,7 @@ def people() -> Any:
         page=request.args.get("page", 1, type=int),
         per_page=current_app.config["PAGE_SIZE"],
     )
-    units = org_service.visible_units(db.session, current_user.actor)
+    units = org_service.visible_units(current_session(), current_user.actor)
     filters = {k: v for k, v in request.args.items() if k != "page" and v}
     return render_template("org/people.html", page=page, units=units, filters=filters)
 
@@ -68,13 +68,13 @@ def people() -> Any:
 @bp.route("/people/<int:person_id>", methods=["GET", "POST"])
 @login_required
 def person(person_id: int) -> Any:
-    person = org_service.get_person(db.session, current_user.actor, person_id)
+    person = org_service.get_person(current_session(), current_user.actor, person_id)
     form = _role_form()
     status = 200
     if form.validate_on_submit():
         try:
             org_service.assign_role(
-                db.session, current_user.actor, person.id, Role(form.role.data), form.org_unit_id.data
+                current_session(), current_user.actor, person.id, Role(form.role.data), form.org_unit_id.data
             )
         except ServiceError as exc:
             flash(localise(exc.message), "danger")
@@ -91,7 +91,7 @@ def person(person_id: int) -> Any:
 @login_required
 def revoke(assignment_id: int) -> Any:
     person_id = request.form.get("person_id", type=int)
-    org_service.revoke_role(db.session, current_user.actor, assignment_id)
+    org_service.revoke_role(current_session(), current_user.actor, assignment_id)
     flash(_("Role revoked."), "success")
     return redirect(url_for("org.person", person_id=person_id) if person_id else url_for("org.people"))
 

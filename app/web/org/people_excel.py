@@ -14,7 +14,7 @@ from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 
-from app.extensions import db
+from app.extensions import current_session
 from app.services import audit, people_io
 from app.web.audit import writes_on_get
 from app.web.org import bp
@@ -71,7 +71,7 @@ def import_people() -> Any:
     status = 200
     if form.validate_on_submit():
         upload = form.file.data
-        report = people_io.import_people(db.session, actor, upload.read(), upload.filename or "")
+        report = people_io.import_people(current_session(), actor, upload.read(), upload.filename or "")
         if report.ok:
             n = report.counts
             msg = _("Import finished: %(create)d created, %(update)d updated, %(unchanged)d unchanged.", **n)
@@ -97,7 +97,7 @@ def import_people() -> Any:
 @bp.get("/people/import/template")
 @login_required
 def people_template() -> Any:
-    data = people_io.template_workbook(db.session, current_user.actor)
+    data = people_io.template_workbook(current_session(), current_user.actor)
     return _xlsx(data, "人员信息导入模板.xlsx")
 
 
@@ -106,12 +106,12 @@ def people_template() -> Any:
 @login_required
 def export_people() -> Any:
     data = people_io.export_people(
-        db.session,
+        current_session(),
         current_user.actor,
         q=request.args.get("q", ""),
         unit_id=request.args.get("unit_id", type=int),
         section_id=request.args.get("section_id", type=int),
         include_left=request.args.get("include_left") == "1",
     )
-    audit.record(db.session, current_user.actor, "export.people", "person", None, "success", dict(request.args))
+    audit.record(current_session(), current_user.actor, "export.people", "person", None, "success", dict(request.args))
     return _xlsx(data, f"人员信息-{_today()}.xlsx")

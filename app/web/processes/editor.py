@@ -14,7 +14,7 @@ from flask import jsonify, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from app.extensions import db
+from app.extensions import current_session
 from app.web.labels import role_label
 from app.web.processes import bp, office_required
 from app.workflow import designer
@@ -34,7 +34,7 @@ def _body() -> dict[str, Any]:
 @bp.get("/<key>/versions/<int:definition_id>/edit")
 @office_required
 def edit(key: str, definition_id: int) -> Any:
-    row = designer.get_version(db.session, key, definition_id)
+    row = designer.get_version(current_session(), key, definition_id)
     roles = [{"key": r, "label": f"{role_label(r)} ({r})"} for r in LANE_ROLES]
     forms = [
         {"key": f.key, "label": f"{_(f.title)} ({f.key})" + (" · " + _("generic") if f.generic else "")}
@@ -85,7 +85,12 @@ def save_draft(key: str) -> Any:
     based_on = body.get("based_on") if isinstance(body.get("based_on"), int) else None
     try:
         row = designer.save_draft(
-            db.session, current_user.actor, key, xml, comment=str(body.get("comment") or ""), based_on_id=based_on
+            current_session(),
+            current_user.actor,
+            key,
+            xml,
+            comment=str(body.get("comment") or ""),
+            based_on_id=based_on,
         )
     except designer.DesignRefused as exc:
         return jsonify(

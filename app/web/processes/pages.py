@@ -10,7 +10,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import func, select
 
-from app.extensions import db
+from app.extensions import current_session, db
 from app.models import DefinitionStatus, InstanceStatus, Person, ProcessDefinition, ProcessInstance
 from app.services.errors import Conflict, Invalid, NotFound
 from app.web.localise import localise
@@ -29,13 +29,13 @@ def _scope(value: str | None) -> int | None:
 
 
 def _unit_names() -> dict[int, str]:
-    return {u.id: u.name for u in designer.units(db.session)}
+    return {u.id: u.name for u in designer.units(current_session())}
 
 
 @bp.get("/")
 @office_required
 def index() -> Any:
-    keys = designer.known_keys(db.session)
+    keys = designer.known_keys(current_session())
     rows = []
     running = dict(
         db.session.execute(
@@ -45,8 +45,8 @@ def index() -> Any:
         ).all()
     )
     for key in keys:
-        versions = designer.versions(db.session, key)
-        active = designer.active_by_scope(db.session, key)
+        versions = designer.versions(current_session(), key)
+        active = designer.active_by_scope(current_session(), key)
         rows.append(
             {
                 "key": key,
@@ -62,7 +62,7 @@ def index() -> Any:
 
 
 def render_process(key: str, problems: list[designer.Problem] | None = None, status: int = 200) -> Any:
-    versions = designer.versions(db.session, key)
+    versions = designer.versions(current_session(), key)
     running = dict(
         db.session.execute(
             select(ProcessInstance.definition_id, func.count())
@@ -70,7 +70,7 @@ def render_process(key: str, problems: list[designer.Problem] | None = None, sta
             .group_by(ProcessInstance.definition_id)
         ).all()
     )
-    active = designer.active_by_scope(db.session, key)
+    active = designer.active_by_scope(current_session(), key)
     creators = {v.created_by_id for v in versions if v.created_by_id}
     people = dict(db.session.execute(select(Person.id, Person.name).where(Person.id.in_(creators))).all())
     return render_template(
@@ -79,8 +79,8 @@ def render_process(key: str, problems: list[designer.Problem] | None = None, sta
         versions=versions,
         people=people,
         active=active,
-        rollback_to={u: designer.replaced_by(db.session, v) for u, v in active.items()},
-        events=designer.events(db.session, key),
+        rollback_to={u: designer.replaced_by(current_session(), v) for u, v in active.items()},
+        events=designer.events(current_session(), key),
         units=_unit_names(),
         running=running,
         problems=problems or [],
@@ -98,7 +98,7 @@ def process(key: str) -> Any:
 def _default_base(row: ProcessDefinition) -> ProcessDefinition | None:
     """What a version is compared with by default: its scope's active version, else the district's,
     and for an active version, the one it replaced."""
-    active = designer.active_by_scope(db.session, row.key)
+    active = designer.active_by_scope(current_session(), row.key)
     base = active.get(row.unit_id) or active.get(None)
     if base is None or base.id == row.id:
         base = db.session.scalar(
@@ -112,9 +112,9 @@ def _default_base(row: ProcessDefinition) -> ProcessDefinition | None:
 @bp.get("/<key>/versions/<int:definition_id>")
 @office_required
 def version(key: str, definition_id: int) -> Any:
-    row = designer.get_version(db.session, key, definition_id)
+    row = designer.get_version(current_session(), key, definition_id)
     against = request.args.get("against", type=int)
-    base = designer.get_version(db.session, key, against) if against else _default_base(row)
+    base = designer.get_version(current_session(), key, against) if against else _default_base(row)
     changes = diffing.diff(base.bpmn_xml, row.bpmn_xml) if base is not None else []
     return render_template(
         "processes/version.html",
@@ -122,7 +122,7 @@ def version(key: str, definition_id: int) -> Any:
         row=row,
         base=base,
         changes=changes,
-        others=designer.versions(db.session, key),
+        others=designer.versions(current_session(), key),
         units=_unit_names(),
         colours={
             "added": ",".join(c.element_id for c in changes if c.colour == "added"),
@@ -135,14 +135,14 @@ def version(key: str, definition_id: int) -> Any:
 @bp.get("/<key>/versions/<int:definition_id>/xml")
 @office_required
 def xml(key: str, definition_id: int) -> Any:
-    row = designer.get_version(db.session, key, definition_id)
+    row = designer.get_version(current_session(), key, definition_id)
     return Response(row.bpmn_xml, mimetype="application/xml")
 
 
 @bp.get("/<key>/versions/<int:definition_id>/download")
 @office_required
 def download(key: str, definition_id: int) -> Any:
-    row = designer.get_version(db.session, key, definition_id)
+    row = designer.get_version(current_session(), key, definition_id)
     return Response(
         row.bpmn_xml,
         mimetype="application/xml",
@@ -165,7 +165,7 @@ def upload(key: str) -> Any:
         return render_process(key, [designer.Problem(None, _("The file is not UTF-8 text."))], 422)
     try:
         row = designer.save_draft(
-            db.session,
+            current_session(),
             current_user.actor,
             key,
             text,
@@ -186,7 +186,7 @@ def deploy(key: str, definition_id: int) -> Any:
         return redirect(url_for("processes.process", key=key))
     unit_id = _scope(request.form.get("scope"))
     try:
-        row = designer.deploy(db.session, current_user.actor, key, definition_id, unit_id)
+        row = designer.deploy(current_session(), current_user.actor, key, definition_id, unit_id)
     except designer.DesignRefused as exc:  # refused before anything was written; the 422 rolls back
         return render_process(key, exc.problems, 422)
     where = _unit_names().get(unit_id, "") if unit_id else _("the whole district")
@@ -207,7 +207,7 @@ def rollback(key: str) -> Any:
         return redirect(url_for("processes.process", key=key))
     unit_id = _scope(request.form.get("scope"))
     try:
-        previous = designer.rollback(db.session, current_user.actor, key, unit_id)
+        previous = designer.rollback(current_session(), current_user.actor, key, unit_id)
     except (Conflict, NotFound) as exc:
         flash_error(exc)
         return redirect(url_for("processes.process", key=key))

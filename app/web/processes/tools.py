@@ -12,7 +12,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from sqlalchemy import select
 
-from app.extensions import db
+from app.extensions import current_session, db
 from app.models import Person, UserAccount
 from app.services.errors import Invalid
 from app.services.periods import check_period
@@ -48,7 +48,7 @@ def _decision_options(choices: tuple[tuple[str, str], ...]) -> list[tuple[str, s
 @bp.get("/<key>/versions/<int:definition_id>/simulate")
 @office_required
 def simulate(key: str, definition_id: int) -> Any:
-    row = designer.get_version(db.session, key, definition_id)
+    row = designer.get_version(current_session(), key, definition_id)
     loaded = repository.loaded(row)
     choices = sim.decision_choices(loaded)
     person_query = request.args.get("person", "")
@@ -66,7 +66,7 @@ def simulate(key: str, definition_id: int) -> Any:
         if subject is None:
             error = _("Nobody has the username or staff number %(q)s.", q=person_query)
         elif error is None:
-            result = sim.simulate(db.session, loaded, row.bpmn_xml, subject, period, decisions)
+            result = sim.simulate(current_session(), loaded, row.bpmn_xml, subject, period, decisions)
     return render_template(
         "processes/simulate.html",
         key=key,
@@ -86,7 +86,7 @@ def simulate(key: str, definition_id: int) -> Any:
 @bp.get("/<key>/versions/<int:definition_id>/migrate")
 @office_required
 def migration(key: str, definition_id: int) -> Any:
-    target, candidates = migrate.preview(db.session, key, definition_id)
+    target, candidates = migrate.preview(current_session(), key, definition_id)
     return render_template(
         "processes/migrate.html", key=key, target=target, candidates=candidates, form=FlaskForm(), report=None
     )
@@ -102,12 +102,12 @@ def migrate_instances(key: str, definition_id: int) -> Any:
     if not ids:
         flash(_("Choose the instances to move."), "warning")
         return redirect(url_for("processes.migration", key=key, definition_id=definition_id))
-    report = migrate.migrate(db.session, current_user.actor, key, definition_id, ids)
+    report = migrate.migrate(current_session(), current_user.actor, key, definition_id, ids)
     if report.moved:
         flash(_("%(n)d instance(s) moved to the new version.", n=len(report.moved)), "success")
     if report.refused:
         flash(_("%(n)d instance(s) could not move; see the reasons below.", n=len(report.refused)), "warning")
-    target, candidates = migrate.preview(db.session, key, definition_id)
+    target, candidates = migrate.preview(current_session(), key, definition_id)
     return render_template(
         "processes/migrate.html", key=key, target=target, candidates=candidates, form=FlaskForm(), report=report
     )
