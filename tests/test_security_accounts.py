@@ -108,3 +108,26 @@ def test_session_cookie_flags(database_url) -> None:
     app = create_app({"ENV": "production", "SECRET_KEY": "x" * 32, "DATABASE_URL": database_url})
     assert app.config["SESSION_COOKIE_HTTPONLY"] and app.config["SESSION_COOKIE_SECURE"]
     assert app.config["SESSION_COOKIE_SAMESITE"] == "Lax"
+
+
+def test_an_imported_account_must_change_its_password_at_first_login(client, session, login_as) -> None:
+    import io
+
+    from openpyxl import Workbook
+
+    login_as("unit_admin")
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["工号", "姓名", "单位", "股室", "岗位", "用户名", "初始密码", "状态"])
+    ws.append(["N0001", "新同志", "龙景街道", "党政综合办公室", "科员", "newbie", "Start#Pass1", "在职"])
+    data = io.BytesIO()
+    wb.save(data)
+    r = client.post(
+        "/org/people/import",
+        data={"file": (io.BytesIO(data.getvalue()), "people.xlsx")},
+        content_type="multipart/form-data",
+    )
+    assert r.status_code == 200, r.status_code
+    client.post("/logout")
+    r = _attempt(client, "newbie", "Start#Pass1")
+    assert r.status_code == 302 and r.headers["Location"].endswith("/password")

@@ -624,5 +624,6 @@ def _apply(session: Session, plan: _Plan, report: ImportReport) -> None:
                 password_hash=hash_password(password),
                 person=person,
                 active=person.status is PersonStatus.active,
+                must_change_password=True,  # an administrator knew this password: the person sets their own
             )
         )
