@@ -34,10 +34,12 @@ def unit_of_work(fn: F) -> F:
 
 def register_cli(app: Flask) -> None:
     from app.cli_audit import register_audit_cli
+    from app.cli_backup import register_backup_cli
     from app.cli_cycles import register_cycles_cli
 
     register_cycles_cli(app)
     register_audit_cli(app)
+    register_backup_cli(app)
 
     @app.cli.command("seed-demo")
     @click.option("--if-empty", is_flag=True, help="Only seed when the database has no people yet.")
