@@ -60,7 +60,7 @@ translations: install  ## compile the zh_CN and en catalogues
 db: install translations  ## migrate the embedded database; load the demo district when it is empty
 	@mkdir -p instance
 	$(FLASK) db upgrade
-	$(FLASK) seed-demo --if-empty
+	$(FLASK) seed-demo --if-empty --with-work
 
 messages: install  ## re-extract UI strings into the catalogues (then translate zh_CN)
 	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -k T_ -o app/translations/messages.pot .

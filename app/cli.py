@@ -43,8 +43,13 @@ def register_cli(app: Flask) -> None:
 
     @app.cli.command("seed-demo")
     @click.option("--if-empty", is_flag=True, help="Only seed when the database has no people yet.")
+    @click.option(
+        "--with-work",
+        is_flag=True,
+        help="Also open this year's indicator setting (龙景街道) and last month's appraisal.",
+    )
     @unit_of_work
-    def seed_demo_cmd(if_empty: bool) -> None:
+    def seed_demo_cmd(if_empty: bool, with_work: bool) -> None:
         """Load the demo district (the six pilot units); safe to run again."""
         from app.models import Person
         from app.services.demo import seed_demo
@@ -59,6 +64,17 @@ def register_cli(app: Flask) -> None:
         click.echo(
             f"Demo district ready: {counts['units']} units, {counts['people']} people, {counts['accounts']} accounts."
         )
+        if with_work:
+            from datetime import datetime
+            from zoneinfo import ZoneInfo
+
+            from app.services.demo import open_demo_work
+
+            opened = open_demo_work(current_session(), datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date())
+            click.echo(
+                f"Demo work opened: {opened['indicator_setting']} indicator settings, "
+                f"{opened['periodic_appraisal']} monthly appraisals."
+            )
 
     @app.cli.command("demo-accounts")
     @click.option("--json", "as_json", is_flag=True, help="Print as JSON.")

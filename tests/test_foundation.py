@@ -123,3 +123,19 @@ def test_openapi_documents_every_api_route(app, client) -> None:
     assert spec["openapi"].startswith("3.")
     assert "/auth/token" in spec["paths"] and "/me" in spec["paths"]
     assert undocumented_routes(app.url_map) == []
+
+
+def test_demo_work_opens_indicator_setting_and_last_month_once(session) -> None:
+    from datetime import date
+
+    from app.models import ProcessInstance
+    from app.services.demo import open_demo_work
+
+    first = open_demo_work(session, date(2026, 11, 25))
+    again = open_demo_work(session, date(2026, 11, 25))
+    assert first["indicator_setting"] == 27 and first["periodic_appraisal"] > 100
+    assert again == {"indicator_setting": 0, "periodic_appraisal": 0}
+    assert (
+        session.query(ProcessInstance).filter_by(process_key="periodic_appraisal", period="2026-10").count()
+        == (first["periodic_appraisal"])
+    )

@@ -7,6 +7,7 @@ so running it again changes nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from sqlalchemy import select
@@ -206,3 +207,20 @@ def demo_accounts(session: Session) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def open_demo_work(session: Session, today: date) -> dict[str, int]:
+    """Give the demo something to do: this year's indicator setting for 龙景街道 and last month's
+    periodic appraisal for every enabled unit. Idempotent (both openings are)."""
+    from app.services.actor import SYSTEM
+    from app.services.cycles import open_cycle
+    from app.services.indicators import flow
+    from app.services.periods import month_before
+
+    unit = session.scalar(select(OrgUnit).where(OrgUnit.code == PILOT_UNITS[0].code))
+    indicators = flow.open_for_unit(session, SYSTEM, unit.id, today.year) if unit else None
+    appraisal = open_cycle(session, SYSTEM, "periodic_appraisal", month_before(today))
+    return {
+        "indicator_setting": indicators.opened if indicators else 0,
+        "periodic_appraisal": appraisal.opened,
+    }
