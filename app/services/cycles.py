@@ -28,11 +28,13 @@ from app.models import (
     OrgUnit,
     Person,
     PersonStatus,
+    ProcessDefinition,
     ProcessInstance,
     Role,
     TaskStatus,
 )
 from app.models.base import utcnow
+from app.services import uow_cache
 from app.services.actor import Actor
 from app.services.errors import T_, Forbidden, NotFound
 from app.services.periods import check_period
@@ -118,6 +120,7 @@ def open_cycle(
     repository.active_definition(session, process_key)  # an unknown process fails before any work
     summary = OpenSummary(process_key, period, unit_id)
     eligible: list[int] = []
+    unit_of: dict[int, int] = {}
     for person_id, status, person_unit, enabled in _people_in_scope(session, unit_id):
         reason = None
         if status is not PersonStatus.active:
@@ -129,7 +132,31 @@ def open_cycle(
         if reason:
             summary.skipped[reason] = summary.skipped.get(reason, 0) + 1
         else:
+            assert person_unit is not None  # else skipped as SKIP_NO_SECTION
             eligible.append(person_id)
+            unit_of[person_id] = person_unit
+    with uow_cache.scope(session):  # role holders and notification preferences are read once, not per person
+        _open_chunks(session, actor, summary, eligible, unit_of, progress, checkpoint, chunk_size)
+    return summary
+
+
+def _open_chunks(
+    session: Session,
+    actor: Actor,
+    summary: OpenSummary,
+    eligible: list[int],
+    unit_of: dict[int, int],
+    progress: Progress | None,
+    checkpoint: Callable[[], None] | None,
+    chunk_size: int,
+) -> None:
+    """Start the instances chunk by chunk; the per-person work is only what differs between people.
+
+    Per chunk, one query finds who already has an instance (they are not asked again) and the
+    active definition is resolved once per unit — per chunk, so a version activated by another
+    transaction between two checkpoints is used from the next chunk on, as before.
+    """
+    process_key, period = summary.process_key, summary.period
     total, done = len(eligible), 0
     for offset in range(0, total, max(chunk_size, 1)):
         ids = eligible[offset : offset + max(chunk_size, 1)]
@@ -146,11 +173,17 @@ def open_cycle(
         # one query loads the chunk's people and sections; start_process then finds them in the session
         people = session.scalars(select(Person).options(selectinload(Person.section)).where(Person.id.in_(new_ids)))
         held = list(people)  # keep them referenced (the identity map is weak) until the chunk is done
+        definitions: dict[int, ProcessDefinition] = {}
         for pid in ids:
             if pid in existing:
                 summary.already_open += 1
             else:
-                created = runtime.start_process(session, actor, process_key, period, pid).created
+                unit = unit_of[pid]
+                if unit not in definitions:
+                    definitions[unit] = repository.active_definition(session, process_key, unit)
+                created = runtime.start_process(
+                    session, actor, process_key, period, pid, definition=definitions[unit], known_absent=True
+                ).created
                 summary.opened += int(created)
                 summary.already_open += int(not created)
             done += 1
@@ -160,7 +193,6 @@ def open_cycle(
         session.flush()
         if checkpoint is not None:
             checkpoint()
-    return summary
 
 
 @dataclass(frozen=True)

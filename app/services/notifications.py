@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from app.models import Notification, NotificationPreference, Person
 from app.models.base import utcnow
+from app.services import uow_cache
 from app.services.actor import Actor
 from app.services.errors import T_, Forbidden, Invalid, NotFound
 
@@ -41,16 +42,32 @@ KINDS: tuple[str, ...] = (
 )
 DEFAULT = (True, False)  # (in_app, email) when a person has not chosen
 
+uow_cache.watch(NotificationPreference)
+
 
 def preferences(session: Session, person_ids: Iterable[int], kind: str) -> dict[int, tuple[bool, bool]]:
     """(in_app, email) for each person who set a preference for ``kind``; the others use ``DEFAULT``."""
     ids = list(dict.fromkeys(person_ids))
     if not ids:
         return {}
+    if uow_cache.active(session):  # a bulk run (cycle opening): one read per kind instead of one per message
+        chosen = uow_cache.get(session, ("notification_preferences", kind), lambda: _all_preferences(session, kind))
+        return {pid: chosen[pid] for pid in ids if pid in chosen}
     with session.no_autoflush:  # preferences are flushed when saved; don't flush the caller's work for this read
         rows = session.execute(
             select(NotificationPreference.person_id, NotificationPreference.in_app, NotificationPreference.email).where(
                 NotificationPreference.kind == kind, NotificationPreference.person_id.in_(ids)
+            )
+        ).all()
+    return {r.person_id: (r.in_app, r.email) for r in rows}
+
+
+def _all_preferences(session: Session, kind: str) -> dict[int, tuple[bool, bool]]:
+    """Everyone's choice for ``kind``: at most one row per person, read once per cached bulk run."""
+    with session.no_autoflush:
+        rows = session.execute(
+            select(NotificationPreference.person_id, NotificationPreference.in_app, NotificationPreference.email).where(
+                NotificationPreference.kind == kind
             )
         ).all()
     return {r.person_id: (r.in_app, r.email) for r in rows}

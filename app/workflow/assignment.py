@@ -15,10 +15,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from app.models import OrgKind, OrgUnit, Person, PersonStatus, Role, RoleAssignment
+from app.services import uow_cache
 
 NEXT_LEVEL = {"section_head": "unit_leader", "unit_leader": "unit_principal"}
 SECTION_ROLES = {"section_head", "unit_leader"}
 UNIT_ROLES = {"unit_principal", "unit_admin"}
+
+uow_cache.watch(RoleAssignment, Person, OrgUnit)  # holders depend on assignments, people's status, the district
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,11 @@ class Assignment:
 
 
 def _holders(session: Session, role: str, org_id: int | None) -> list[int]:
+    """Active holders of ``role`` on ``org_id``; cached for a bulk run (``uow_cache``), fresh otherwise."""
+    return list(uow_cache.get(session, ("role_holders", role, org_id), lambda: _query_holders(session, role, org_id)))
+
+
+def _query_holders(session: Session, role: str, org_id: int | None) -> tuple[int, ...]:
     stmt = (
         select(RoleAssignment.person_id)
         .join(Person, Person.id == RoleAssignment.person_id)
@@ -43,7 +51,7 @@ def _holders(session: Session, role: str, org_id: int | None) -> list[int]:
         stmt = stmt.where(RoleAssignment.org_unit_id.in_(district_ids))
     else:
         stmt = stmt.where(RoleAssignment.org_unit_id == org_id)
-    return list(dict.fromkeys(session.scalars(stmt)))
+    return tuple(dict.fromkeys(session.scalars(stmt)))
 
 
 def _scope(role: str, subject: Person) -> int | None:

@@ -54,16 +54,23 @@ def sync_tasks(
     outbox: eng.Outbox,
     now: datetime,
     decision: str | None = None,
+    *,
+    fresh: bool = False,
 ) -> list[HumanTask]:
     """Mirror READY user tasks, cancel rows the engine no longer waits on, deliver notify requests.
 
     New tasks notify their candidates: ``returned`` after a return, ``appeal`` after an appeal,
-    ``feedback`` when a result comes back to acknowledge, else ``assigned``.
+    ``feedback`` when a result comes back to acknowledge, else ``assigned``. ``fresh``: the
+    instance was inserted in this unit of work, so it has no task rows yet and none are read.
     """
     ready = {str(t.id): t for t in eng.ready_user_tasks(wf)}
-    open_rows = session.scalars(
-        select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == TaskStatus.ready)
-    ).all()
+    open_rows: list[HumanTask] = []
+    if not fresh:
+        open_rows = list(
+            session.scalars(
+                select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == TaskStatus.ready)
+            )
+        )
     for row in open_rows:
         if row.engine_task_id not in ready:
             row.status = TaskStatus.cancelled

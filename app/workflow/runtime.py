@@ -20,6 +20,7 @@ from app.models import (
     HumanTask,
     InstanceStatus,
     Person,
+    ProcessDefinition,
     ProcessInstance,
     Role,
     TaskCandidate,
@@ -66,11 +67,16 @@ def start_process(
     *,
     revision: int = 0,
     data: dict[str, Any] | None = None,
+    definition: ProcessDefinition | None = None,
+    known_absent: bool = False,
 ) -> StartResult:
     """Start ``process_key`` for a subject and period, or return the instance that already exists.
 
     ``revision`` distinguishes further runs for the same period that the domain asks for (an
     indicator adjustment); ``data`` is put into the process data beside subject and period.
+    Bulk callers (cycle opening) save per-person queries: ``definition`` is the active definition
+    for the subject's unit they already resolved, and ``known_absent`` says they already found
+    that no instance exists (a concurrent start is still caught by the unique key below).
     """
     period = check_period(process_key, period)
     subject_id = subject_id if subject_id is not None else actor.person_id
@@ -79,11 +85,13 @@ def start_process(
         raise Invalid(T_("Choose whom the process is for."), {"subject_id": T_("Unknown person.")})
     if not _may_start_for(actor, subject):
         raise Forbidden(T_("You may start a process only for yourself or for people of a unit you administer."))
-    existing = _existing(session, process_key, subject.id, period, revision)
-    if existing is not None:
-        return StartResult(existing, False, _open_tasks(session, existing.id))
-    unit_id = subject.section.parent_id if subject.section else None
-    definition = repository.active_definition(session, process_key, unit_id)
+    if not known_absent:
+        existing = _existing(session, process_key, subject.id, period, revision)
+        if existing is not None:
+            return StartResult(existing, False, _open_tasks(session, existing.id))
+    if definition is None:
+        unit_id = subject.section.parent_id if subject.section else None
+        definition = repository.active_definition(session, process_key, unit_id)
     loaded = repository.loaded(definition)
     outbox = eng.Outbox()
     wf = eng.new_workflow(loaded, {**(data or {}), "subject_id": subject.id, "period": period}, outbox)
@@ -111,7 +119,7 @@ def start_process(
             raise
         return StartResult(existing, False, _open_tasks(session, existing.id))
     mirror.record(session, instance, "start", loaded.name, "started", actor_id=actor.person_id, at=now)
-    tasks = mirror.sync_tasks(session, instance, wf, loaded, subject, outbox, now)
+    tasks = mirror.sync_tasks(session, instance, wf, loaded, subject, outbox, now, fresh=True)
     _finish_if_done(instance, wf, now)
     session.flush()
     hooks.notify_listeners(session, instance, None, "started")
