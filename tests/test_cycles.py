@@ -110,7 +110,7 @@ def test_only_the_office_or_the_units_own_admin_may_open(session: Any) -> None:
 
 def test_a_crash_half_way_then_a_rerun_gives_no_duplicates_and_no_gaps(session: Any) -> None:
     class Crash(Exception):
-        pass
+        """The injected failure, raised part-way through the opening."""
 
     def crash_after_25(done: int, total: int) -> None:
         if done == 25:
