@@ -13,7 +13,6 @@ layer), so services need not import Flask.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 from collections.abc import Iterator
 from contextvars import ContextVar
@@ -323,21 +322,14 @@ def _export_rows(session: Session, filters: AuditFilter) -> Iterator[list[str]]:
 def export_workbook(session: Session, filters: AuditFilter) -> tuple[bytes, int]:
     """The filtered events as an .xlsx (every cell text, never a formula) and how many rows it holds."""
     from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
+
+    from app.services import xlsx
 
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("审计日志")
-    ws.append([_cell(WriteOnlyCell, ws, h) for h in EXPORT_HEADERS])
+    ws.append([xlsx.text_cell(ws, h) for h in EXPORT_HEADERS])
     count = 0
     for values in _export_rows(session, filters):
-        ws.append([_cell(WriteOnlyCell, ws, v) for v in values])
+        ws.append([xlsx.text_cell(ws, v) for v in values])
         count += 1
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue(), count
-
-
-def _cell(cls: Any, ws: Any, value: str) -> Any:
-    cell = cls(ws, value=value)
-    cell.data_type = "s"  # never a formula, whatever the text starts with
-    return cell
+    return xlsx.to_bytes(wb), count

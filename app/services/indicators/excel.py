@@ -22,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from app.models import Category, IndicatorSet, IndicatorSetVersion, Person, PersonStatus
+from app.services import xlsx
 from app.services.actor import Actor
 from app.services.errors import T_, NotFound, Text
 from app.services.indicators import overview, sets
@@ -72,12 +73,6 @@ class ImportResult:
 # --- writing --------------------------------------------------------------------------------
 
 
-def _to_bytes(wb: Workbook) -> bytes:
-    buf = io.BytesIO()
-    wb.save(buf)
-    return buf.getvalue()
-
-
 def _put(ws: Worksheet, values: Iterable[Any], *, head: bool = False) -> None:
     ws.append([float(v) if isinstance(v, Decimal) else ("" if v is None else v) for v in values])
     for cell in ws[ws.max_row]:
@@ -123,7 +118,7 @@ def template_workbook() -> bytes:
     ):
         _put(help_ws, line)
     _widths(help_ws, (14, 80))
-    return _to_bytes(wb)
+    return xlsx.to_bytes(wb)
 
 
 def _shown(s: IndicatorSet, number: int | None) -> IndicatorSetVersion:
@@ -169,7 +164,7 @@ def export_set(session: Session, actor: Actor, set_id: int, number: int | None =
     ):
         _put(info, line)
     _widths(info, (12, 40))
-    return _to_bytes(wb), f"indicators_{s.year}_{s.person.staff_no}_v{version.number}.xlsx"
+    return xlsx.to_bytes(wb), f"indicators_{s.year}_{s.person.staff_no}_v{version.number}.xlsx"
 
 
 def export_unit(session: Session, actor: Actor, unit_id: int, year: int) -> tuple[bytes, str]:
@@ -212,7 +207,7 @@ def export_unit(session: Session, actor: Actor, unit_id: int, year: int) -> tupl
                 _put(ws, [section.name, p.staff_no, p.name, status, version.number, n, *cells])
     _widths(ws, (18, 10, 10, 10, 6, 6, 14, 30, 50, 8, 30))
     unit = sections[0].parent if sections else None
-    return _to_bytes(wb), f"indicators_{year}_{unit.code if unit and unit.code else unit_id}.xlsx"
+    return xlsx.to_bytes(wb), f"indicators_{year}_{unit.code if unit and unit.code else unit_id}.xlsx"
 
 
 # --- reading --------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired
 
 from app.extensions import current_session
-from app.services import audit, people_io
+from app.services import audit, people_io, people_xlsx
 from app.web.audit import writes_on_get
 from app.web.org import bp
 
@@ -97,7 +97,7 @@ def import_people() -> Any:
 @bp.get("/people/import/template")
 @login_required
 def people_template() -> Any:
-    data = people_io.template_workbook(current_session(), current_user.actor)
+    data = people_xlsx.template_workbook(current_session(), current_user.actor)
     return _xlsx(data, "人员信息导入模板.xlsx")
 
 
@@ -105,7 +105,7 @@ def people_template() -> Any:
 @writes_on_get
 @login_required
 def export_people() -> Any:
-    data = people_io.export_people(
+    data = people_xlsx.export_people(
         current_session(),
         current_user.actor,
         q=request.args.get("q", ""),
