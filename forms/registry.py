@@ -60,21 +60,23 @@ class FormSpec:
 
 
 REVIEW_DECISIONS = (("approve", N_("Approve")), ("return", N_("Return for changes")))
+# Approve or return with a comment: the generic review and every domain review share these fields.
+REVIEW_FIELDS = (
+    FieldSpec("decision", "choice", N_("Decision"), required=True, choices=REVIEW_DECISIONS),
+    FieldSpec(
+        "comment",
+        "textarea",
+        N_("Comment"),
+        required_if=("decision", ("return",)),
+        help=N_("Required when you return it: say what must change."),
+    ),
+)
 
 REVIEW = FormSpec(
     key="review",
     title=N_("Review"),
     generic=True,
-    fields=(
-        FieldSpec("decision", "choice", N_("Decision"), required=True, choices=REVIEW_DECISIONS),
-        FieldSpec(
-            "comment",
-            "textarea",
-            "Comment",
-            required_if=("decision", ("return",)),
-            help=N_("Required when you return it: say what must change."),
-        ),
-    ),
+    fields=(*REVIEW_FIELDS,),
     decision_field="decision",
     comment_field="comment",
     shows=("summary", "indicators_text", "score", "score_comment", "appeal_reason"),
@@ -127,14 +129,7 @@ INDICATOR_REVIEW = FormSpec(
     key="indicator_review",
     title=N_("Review of the indicators"),
     fields=(
-        FieldSpec("decision", "choice", N_("Decision"), required=True, choices=REVIEW_DECISIONS),
-        FieldSpec(
-            "comment",
-            "textarea",
-            N_("Comment"),
-            required_if=("decision", ("return",)),
-            help=N_("Required when you return it: say what must change."),
-        ),
+        *REVIEW_FIELDS,
         FieldSpec(
             "item_comments",
             "item_comments",
@@ -216,14 +211,7 @@ APPRAISAL_REVIEW = FormSpec(
     key="appraisal_review",
     title=N_("Review of the score"),
     fields=(
-        FieldSpec("decision", "choice", N_("Decision"), required=True, choices=REVIEW_DECISIONS),
-        FieldSpec(
-            "comment",
-            "textarea",
-            N_("Comment"),
-            required_if=("decision", ("return",)),
-            help=N_("Required when you return it: say what must change."),
-        ),
+        *REVIEW_FIELDS,
         FieldSpec(
             "adjusted_score",
             "number",

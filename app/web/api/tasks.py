@@ -101,11 +101,11 @@ def start_process(key: str) -> Any:
     subject_id = body.get("subject_id")
     if subject_id is not None and not isinstance(subject_id, int):
         raise Invalid("subject_id must be a person id (integer).", {"subject_id": "Must be an integer."})
-    if key not in repository.process_names(current_session()):
+    names = repository.process_names(current_session())
+    if key not in names:
         return jsonify({"error": {"code": "not_found", "message": f"There is no process '{key}'."}}), 404
     # check_period refuses anything that is not a period string, with the message the API returns
     result = runtime.start_process(current_session(), current_actor(), key, body.get("period"), subject_id)  # type: ignore[arg-type]
-    names = repository.process_names(current_session())
     if not result.created:
         raise Conflict(
             "This process is already running (or done) for that person and period.",
