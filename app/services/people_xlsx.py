@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from app.services import xlsx
 from app.services.actor import Actor
 from app.services.org import search_people, visible_units
-from app.services.people_io import (
+from app.services.people_columns import (
     _CHUNK,
     _STATUS_TEXT,
     COLUMNS,
