@@ -32,6 +32,9 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
         JSON_AS_ASCII=False,
     )
     app.json.ensure_ascii = False  # type: ignore[attr-defined]
+    from app.models.sealed import derive_data_key, set_data_key
+
+    set_data_key(derive_data_key(settings["SECRET_KEY"], settings["DATA_KEY"]))
     from app.db import engine_options
 
     app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", engine_options(settings["DATABASE_URL"]))
@@ -50,11 +53,20 @@ def create_app(config_overrides: Mapping[str, Any] | None = None) -> Flask:
     with app.app_context():
         configure_engine(db.engine)
 
+    from app.services.analysis import flow as analysis_flow
+    from app.services.appraisal import bonus_flow, evaluation_flow, publication_flow
     from app.services.appraisal import flow as appraisal_flow
     from app.services.indicators import flow as indicator_flow
 
     indicator_flow.register()
     appraisal_flow.register(app.config)
+    bonus_flow.register()
+    publication_flow.register()
+    evaluation_flow.register()
+    analysis_flow.register()
+    from app.services.appraisal import results as appraisal_results
+
+    appraisal_results.install_guard()  # confirmed results are frozen
 
     from app.web import register_web
 

@@ -48,8 +48,13 @@ def register_cli(app: Flask) -> None:
         is_flag=True,
         help="Also open this year's indicator setting (龙景街道) and last month's appraisal.",
     )
+    @click.option(
+        "--with-quarter",
+        is_flag=True,
+        help="Also simulate the last three months of logs and appraisals (app/services/demo_activity/).",
+    )
     @unit_of_work
-    def seed_demo_cmd(if_empty: bool, with_work: bool) -> None:
+    def seed_demo_cmd(if_empty: bool, with_work: bool, with_quarter: bool) -> None:
         """Load the demo district (the six pilot units); safe to run again."""
         from app.models import Person
         from app.services.demo import seed_demo
@@ -74,6 +79,23 @@ def register_cli(app: Flask) -> None:
             click.echo(
                 f"Demo work opened: {opened['indicator_setting']} indicator settings, "
                 f"{opened['periodic_appraisal']} monthly appraisals."
+            )
+        if with_quarter:
+            from datetime import datetime
+            from pathlib import Path
+            from zoneinfo import ZoneInfo
+
+            from app.services.demo_activity import simulate_quarter
+
+            done = simulate_quarter(
+                current_session(),
+                datetime.now(ZoneInfo(current_app.config["TIMEZONE"])).date(),
+                evidence_store=Path(current_app.instance_path) / "evidence",
+            )
+            click.echo(
+                f"Simulated {', '.join(done.months)}: {done.logs_on_time + done.logs_late} weekly logs "
+                f"({done.logs_late} late, {done.logs_missing} missing), {done.appraisals} appraisals, "
+                f"{done.steps} steps, {done.appeals} appeals, {done.bonus_items} bonus/deduction items."
             )
 
     @app.cli.command("demo-accounts")

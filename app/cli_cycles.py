@@ -51,6 +51,23 @@ class _Bar:
             self.bar = None
 
 
+def _echo_unit_subject_status(rows: list[Any]) -> None:
+    """One line per unit: opened or not, the instance, where it waits, overdue tasks."""
+    click.echo(f"{'unit':24} {'enabled':>7} {'instance':>8} {'state':10} {'overdue':>7}  waiting at")
+    for r in rows:
+        instance = f"#{r.instance_id}" if r.instance_id else "-"
+        click.echo(
+            f"{_pad(r.name, 24)} {'yes' if r.enabled else 'no':>7} {instance:>8} {r.state:10} {r.overdue:7d}  "
+            + ", ".join(r.waiting)
+        )
+    opened = sum(r.opened for r in rows)
+    not_opened = sum(1 for r in rows if r.enabled and not r.opened)
+    click.echo(
+        f"total: {opened} opened ({sum(r.running for r in rows)} in progress, {sum(r.completed for r in rows)} "
+        f"completed), {not_opened} enabled unit(s) not opened, {sum(r.overdue for r in rows)} overdue task(s)"
+    )
+
+
 def register_cycles_cli(app: Flask) -> None:
     @app.cli.group("cycles")
     def cycles_group() -> None:
@@ -63,6 +80,8 @@ def register_cycles_cli(app: Flask) -> None:
     @click.option("--chunk", "chunk_size", type=int, default=None, help="People per commit (default CYCLE_CHUNK_SIZE).")
     def open_cmd(process_key: str, period: str, unit_id: int | None, chunk_size: int | None) -> None:
         """Open PROCESS for PERIOD for every active person of the enabled units; safe to run again.
+
+        A process about units (monthly_analysis) opens once per enabled unit instead.
 
         Commits every chunk, so an interrupted run keeps what it opened and a rerun completes it.
         """
@@ -108,6 +127,7 @@ def register_cycles_cli(app: Flask) -> None:
     def status_cmd(process_key: str, period: str) -> None:
         """Per unit: people, instances opened, in progress, completed %, overdue tasks."""
         from app.services import cycles
+        from app.services.cycles_units import UnitSubjectStatus
         from app.services.errors import ServiceError
 
         try:
@@ -117,6 +137,9 @@ def register_cycles_cli(app: Flask) -> None:
         finally:
             db.session.rollback()
         click.echo(f"{process_key} {period}")
+        if any(isinstance(r, UnitSubjectStatus) for r in rows):  # a process about units: one instance each
+            _echo_unit_subject_status(rows)
+            return
         click.echo(f"{'unit':24} {'enabled':>7} {'people':>6} {'opened':>6} {'running':>7} {'done%':>6} {'overdue':>7}")
         for r in rows:
             click.echo(

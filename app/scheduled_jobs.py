@@ -6,8 +6,11 @@ or a catch-up of the same fire time works on the same period:
 - ``weekly_logs`` — the ISO week of the fire time: remind everyone of the enabled units to write
   that week's log (the log itself arrives with the appraisal issue);
 - ``monthly_cycles`` — the month before the fire time: open ``periodic_appraisal`` for it;
-- ``quarterly_publish`` — the quarter before the fire time: remind unit administrators to publish
-  it (the comprehensive evaluation round arrives with the appraisal issue);
+- ``monthly_analysis`` — the month before the fire time: open each enabled unit's monthly
+  analysis report (月分析报告) for it, once per unit and month;
+- ``quarterly_publish`` — the quarter before the fire time: open the comprehensive evaluation round
+  of every enabled unit that evaluates per quarter (per year: the year's round after Q4), once per
+  unit and period, and remind unit administrators to publish the quarter;
 - ``overdue_digest`` — the day of the fire time;
 - ``workflow_timers`` — due BPMN timers (and, hourly, pruning of old per-minute runs);
 - ``email_outbox`` — notification e-mails, only when ``SMTP_HOST`` is set.
@@ -25,6 +28,8 @@ from app.models.base import utcnow
 from app.scheduler import FREQUENT, Job, JobContext
 from app.services import cycles, job_runs, mailer, reminders
 from app.services.actor import SYSTEM
+from app.services.analysis import reports as analysis_reports
+from app.services.appraisal import evaluation_flow
 from app.services.mailer import SmtpConfig
 from app.services.periods import iso_week, month_before, quarter_before
 from app.web.notifications.texts import email_for
@@ -56,13 +61,34 @@ def _monthly(ctx: JobContext) -> dict[str, Any]:
     return summary.as_counts()
 
 
+def _monthly_analysis(ctx: JobContext) -> dict[str, Any]:
+    return analysis_reports.open_month(ctx.session, SYSTEM, month_before(ctx.local.date())).as_counts()
+
+
 def _quarterly(ctx: JobContext) -> dict[str, Any]:
-    quarter = quarter_before(ctx.local.date())
-    return {"quarter": quarter, **reminders.quarterly_publish_reminders(ctx.session, quarter)}
+    today = ctx.local.date()
+    quarter = quarter_before(today)
+    rounds = evaluation_flow.open_due_rounds(
+        ctx.session,
+        quarter,
+        closes_on=today + timedelta(days=int(ctx.config["EVALUATION_DAYS"])),
+        max_peers=int(ctx.config["EVALUATION_MAX_PEERS"]),
+        checkpoint=ctx.checkpoint,
+    )
+    return {"quarter": quarter, **rounds, **reminders.quarterly_publish_reminders(ctx.session, quarter)}
 
 
 def _daily(ctx: JobContext) -> dict[str, Any]:
-    return reminders.overdue_digests(ctx.session, ctx.local.date().isoformat(), utcnow())
+    digests = reminders.overdue_digests(ctx.session, ctx.local.date().isoformat(), utcnow())
+    return {**digests, **_differentiation(ctx)}
+
+
+def _differentiation(ctx: JobContext) -> dict[str, Any]:
+    """Scoring flags of the month before (打满分赋均分), told once per reviewer and month; see differentiation."""
+    from app.services.appraisal import differentiation
+
+    limits = differentiation.Thresholds.from_config(ctx.config)
+    return differentiation.notify_flags(ctx.session, month_before(ctx.local.date()), limits)
 
 
 def _timers(ctx: JobContext) -> dict[str, Any]:
@@ -97,13 +123,28 @@ DEFAULT_JOBS: tuple[Job, ...] = (
         catch_up="all",
     ),
     Job(
+        "monthly_analysis",
+        _monthly_analysis,
+        "CRON_MONTHLY",
+        _l("Open the monthly analysis report of the month just ended for every enabled unit"),
+        catch_up="all",
+    ),
+    Job(
         "quarterly_publish",
         _quarterly,
         "CRON_QUARTERLY",
-        _l("Remind the unit administrators of the enabled units to publish the quarter just ended"),
+        _l(
+            "Open the evaluation rounds due and remind the unit administrators of the enabled units to publish "
+            "the quarter just ended"
+        ),
         catch_up="all",
     ),
-    Job("overdue_digest", _daily, "CRON_DAILY", _l("Overdue digest for each person and each unit administrator")),
+    Job(
+        "overdue_digest",
+        _daily,
+        "CRON_DAILY",
+        _l("Overdue digest for each person and each unit administrator; flag last month's undifferentiated scoring"),
+    ),
     Job(
         "workflow_timers",
         _timers,

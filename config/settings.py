@@ -52,6 +52,12 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ENV", "development", "Environment: development, production or testing."),
     Setting("SECRET_KEY", None, "Session signing key. Required outside development."),
     Setting(
+        "DATA_KEY",
+        None,
+        "Base64 of 32 random bytes sealing authentication data at rest (TOTP secrets); derived from SECRET_KEY "
+        "when unset, so set it before rotating SECRET_KEY.",
+    ),
+    Setting(
         "DATABASE_URL",
         f"sqlite:///{ROOT / 'instance' / 'jixiao.db'}",
         "SQLAlchemy URL; SQLite embedded by default, postgresql+psycopg://… to scale out.",
@@ -73,6 +79,13 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LOCKOUT_MINUTES", 15, "How long a locked account stays locked.", int),
     Setting("ADDRESS_FAILURE_LIMIT", 20, "Failed logins from one address per lockout window, then refused.", int),
     Setting("SESSION_IDLE_MINUTES", 30, "A browser session ends after this much inactivity.", int),
+    Setting("TOTP_ENABLED", False, "Offer the TOTP second factor and require it of TOTP_REQUIRED_ROLES.", _bool),
+    Setting(
+        "TOTP_REQUIRED_ROLES",
+        "sys_admin,sec_admin,audit_admin",
+        "Comma-separated roles that must enrol a second factor when TOTP_ENABLED.",
+    ),
+    Setting("TOTP_ISSUER", "Jixiao", "Issuer name shown by authenticator apps."),
     Setting(
         "AUDIT_RETENTION_DAYS", 180, "Audit events younger than this cannot be pruned (at least 180).", _retention_days
     ),
@@ -80,12 +93,28 @@ SETTINGS: tuple[Setting, ...] = (
     # Scheduler: crontab syntax (minute hour day month weekday) in TIMEZONE; name weekdays (mon…sun).
     Setting("CRON_WEEKLY", "0 8 * * mon", "Weekly job: remind everyone of enabled units to write the week's log."),
     Setting("CRON_MONTHLY", "0 1 1 * *", "Monthly job: open periodic_appraisal for the month just ended."),
-    Setting("CRON_QUARTERLY", "0 2 1 1,4,7,10 *", "Quarterly job: remind unit administrators to publish the quarter."),
+    Setting(
+        "CRON_QUARTERLY",
+        "0 2 1 1,4,7,10 *",
+        "Quarterly job: open the evaluation rounds and remind unit administrators to publish the quarter.",
+    ),
     Setting("CRON_DAILY", "0 7 * * *", "Daily job: overdue digest per person and per unit administrator."),
     Setting("CRON_TIMERS", "* * * * *", "Fire due BPMN timers (reminders, escalations)."),
     Setting("CRON_EMAIL", "* * * * *", "Send pending notification e-mails (only when SMTP_HOST is set)."),
     Setting("JOB_LEASE_MINUTES", 30, "A job run silent for this long counts as crashed and is taken over.", int),
     Setting("CYCLE_CHUNK_SIZE", 200, "People opened per commit when a cycle opens.", int),
+    Setting(
+        "EVALUATION_MAX_PEERS",
+        0,
+        "Colleagues of the same section who rate each person in an evaluation round (0: all of them).",
+        int,
+    ),
+    Setting("EVALUATION_DAYS", 14, "Days an evaluation round opened by the scheduler stays open for ratings.", int),
+    # Differentiation check (打满分赋均分): a reviewer is flagged for a month when any threshold is crossed.
+    Setting("DIFF_MIN_SCORES", 3, "Scores a reviewer must have given in the month before being judged.", int),
+    Setting("DIFF_FULL_MARKS_SHARE", 0.8, "Flag a reviewer when this share of their scores is at full marks.", float),
+    Setting("DIFF_MIN_SPREAD", 3.0, "Flag a reviewer whose highest and lowest score lie closer (points).", float),
+    Setting("DIFF_EQUAL_SHARE", 0.8, "Flag a reviewer when this share of their scores equals another one.", float),
     Setting("SMTP_HOST", "", "SMTP server for notification e-mails; empty turns e-mail off."),
     Setting("SMTP_PORT", 25, "SMTP port.", int),
     Setting("SMTP_USER", "", "SMTP login; empty sends without logging in."),

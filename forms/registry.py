@@ -233,6 +233,173 @@ APPRAISAL_REVIEW = FormSpec(
     page="appraisal.task",
 )
 
+# The unit's monthly analysis report (monthly_analysis.bpmn); pages in app/web/analysis.
+ANALYSIS_SECTIONS = (
+    FieldSpec("overview", "textarea", N_("(1) Overall operation"), required=True, max_length=8000),
+    FieldSpec("highlights", "textarea", N_("(2) Good practices and highlights"), required=True, max_length=8000),
+    FieldSpec("problems", "textarea", N_("(3) Problems met"), required=True, max_length=8000),
+    FieldSpec("plan", "textarea", N_("(4) This month's plan and improvement measures"), required=True, max_length=8000),
+)
+ANALYSIS_DRAFT = FormSpec(
+    key="analysis_draft",
+    title=N_("Monthly analysis report"),
+    fields=ANALYSIS_SECTIONS,
+    shows=("comment",),
+    page="analysis.task",
+)
+ANALYSIS_APPROVE = FormSpec(
+    key="analysis_approve",
+    title=N_("Approval of the monthly analysis report"),
+    fields=(*REVIEW_FIELDS,),
+    decision_field="decision",
+    comment_field="comment",
+    page="analysis.task",
+)
+ANALYSIS_REVIEW = FormSpec(
+    key="analysis_review",
+    title=N_("Office review of the monthly analysis report"),
+    fields=(
+        FieldSpec(
+            "decision",
+            "choice",
+            N_("Decision"),
+            required=True,
+            choices=(("done", N_("Review done: close the report")), ("return", N_("Return to the unit"))),
+        ),
+        FieldSpec(
+            "comment",
+            "textarea",
+            N_("Comment"),
+            required_if=("decision", ("return",)),
+            help=N_("The office's comments are kept with the report; required when you return it."),
+        ),
+    ),
+    decision_field="decision",
+    comment_field="comment",
+    page="analysis.task",
+)
+
+# Quarterly publication (publication.bpmn) and bonus distribution (bonus_distribution.bpmn): the generic task
+# page shows the list being approved; handlers in app/services/appraisal/publication_flow.py.
+PUBLICATION_SUBMIT = FormSpec(
+    key="publication_submit",
+    title=N_("Submit the publication"),
+    fields=(FieldSpec("note", "textarea", N_("Note to the principal")),),
+    comment_field="note",
+    shows=("publication_summary", "comment"),
+)
+PUBLICATION_APPROVE = FormSpec(
+    key="publication_approve",
+    title=N_("Approval of the publication"),
+    fields=(*REVIEW_FIELDS,),
+    decision_field="decision",
+    comment_field="comment",
+    shows=("publication_summary", "note"),
+)
+DISTRIBUTION_SUBMIT = FormSpec(
+    key="distribution_submit",
+    title=N_("Submit the bonus distribution"),
+    fields=(FieldSpec("note", "textarea", N_("Note to the principal")),),
+    comment_field="note",
+    shows=("distribution_summary", "comment"),
+)
+DISTRIBUTION_APPROVE = FormSpec(
+    key="distribution_approve",
+    title=N_("Confirmation of the bonus distribution"),
+    fields=(*REVIEW_FIELDS,),
+    decision_field="decision",
+    comment_field="comment",
+    shows=("distribution_summary", "note"),
+)
+
+# Bonus and deduction items (bonus_deduction.bpmn); the item is shown and edited on app/web/bonus's task page.
+BONUS_CHECK = FormSpec(
+    key="bonus_check",
+    title=N_("Section head's check of a bonus proposal"),
+    fields=(
+        FieldSpec(
+            "decision",
+            "choice",
+            N_("Decision"),
+            required=True,
+            choices=(
+                ("forward", N_("Agree and forward for approval")),
+                ("return", N_("Return to the person for changes")),
+                ("reject", N_("Do not agree")),
+            ),
+        ),
+        FieldSpec(
+            "comment",
+            "textarea",
+            N_("Comment"),
+            required_if=("decision", ("return", "reject")),
+            help=N_("Required when you return or refuse it: say what is wrong and what must change."),
+        ),
+    ),
+    decision_field="decision",
+    comment_field="comment",
+    page="bonus.task",
+)
+BONUS_REVISE = FormSpec(
+    key="bonus_revise",
+    title=N_("Revise a bonus proposal"),
+    fields=(
+        FieldSpec(
+            "decision",
+            "choice",
+            N_("Decision"),
+            required=True,
+            choices=(("resubmit", N_("Resubmit with the changes")), ("withdraw", N_("Withdraw the proposal"))),
+        ),
+        FieldSpec("comment", "textarea", N_("Note to the reviewer"), max_length=2000),
+    ),
+    decision_field="decision",
+    comment_field="comment",
+    page="bonus.task",
+)
+BONUS_DECIDE = FormSpec(
+    key="bonus_decide",
+    title=N_("Approval of a bonus or deduction item"),
+    fields=(
+        FieldSpec(
+            "decision",
+            "choice",
+            N_("Decision"),
+            required=True,
+            choices=(("approve", N_("Approve")), ("reject", N_("Do not approve"))),
+        ),
+        FieldSpec(
+            "comment",
+            "textarea",
+            N_("Comment"),
+            required=True,
+            help=N_("Your comment is kept with the item and shown to the person."),
+        ),
+    ),
+    decision_field="decision",
+    comment_field="comment",
+    page="bonus.task",
+)
+
+# A rater's whole sheet of the comprehensive evaluation (evaluation_rating.bpmn); page in app/web/evaluation.
+EVALUATION_RATING = FormSpec(
+    key="evaluation_rating",
+    title=N_("Rate colleagues on de, neng, qin, ji, lian"),
+    fields=(
+        FieldSpec(
+            "ratings",
+            "evaluation_ratings",
+            N_("Ratings"),
+            required=True,
+            help=N_(
+                "A list of {ratee_id, scores: {de, neng, qin, ji, lian}, comments}; every score from 0 to 100, "
+                "at most one decimal."
+            ),
+        ),
+    ),
+    page="evaluation.task",
+)
+
 FORMS: dict[str, FormSpec] = {
     f.key: f
     for f in (
@@ -243,6 +410,17 @@ FORMS: dict[str, FormSpec] = {
         PERIOD_SUMMARY,
         APPRAISAL_SCORE,
         APPRAISAL_REVIEW,
+        ANALYSIS_DRAFT,
+        ANALYSIS_APPROVE,
+        ANALYSIS_REVIEW,
+        BONUS_CHECK,
+        BONUS_REVISE,
+        BONUS_DECIDE,
+        PUBLICATION_SUBMIT,
+        PUBLICATION_APPROVE,
+        DISTRIBUTION_SUBMIT,
+        DISTRIBUTION_APPROVE,
+        EVALUATION_RATING,
     )
 }
 FLAT_TYPES = frozenset({"text", "textarea", "choice", "number"})
@@ -263,4 +441,6 @@ DATA_LABELS: dict[str, str] = {
     "adjusted_score": N_("Adjusted score"),
     "adjust_reason": N_("Reason for the adjustment"),
     "original_score": N_("Section head's score"),
+    "publication_summary": N_("What is published"),
+    "distribution_summary": N_("The distribution"),
 }

@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import select
 
-from app.models import AppraisalRecord, HumanTask, LogEvidence, OrgUnit, TaskStatus
+from app.models import AppraisalRecord, HumanTask, LogEvidence, OrgUnit, RecordStatus, TaskStatus
 from app.services.actor import SYSTEM
 from app.services.appraisal import common, logs
 from app.workflow import runtime
 from tests.conftest import login
+from tests.results_support import month_record
 from tests.test_appraisal_flow import PERIOD, YEAR
 from tests.test_appraisal_logs import PDF, actor, effective_set, monday, person_id, weeks_ago
 
@@ -183,3 +184,27 @@ def test_summary_score_and_review_pages_drive_the_month(client, session) -> None
     assert f'data-record="{record.id}"' in listing and 'data-status="feedback"' in listing
     _switch(client, "ljjd201")
     assert client.get(f"/appraisal/records/{record.id}").status_code == 403
+
+
+def test_the_appeal_window_shows_the_last_day_one_may_appeal(client, session, make_person) -> None:
+    person = make_person("ljjd-1", username="appeal.window")
+    record = month_record(session, person, "2026-10", "88", status=RecordStatus.feedback)
+    record.feedback_at = datetime(2026, 11, 23, 2, tzinfo=UTC)
+    record.appeal_deadline = common.end_of_local_day(date(2026, 11, 30))
+    session.commit()
+    # stored as the instant the window closes: 2026-12-01 00:00 in Shanghai
+    assert record.appeal_deadline == datetime(2026, 11, 30, 16, tzinfo=UTC)
+    login(client, "appeal.window")
+    page = client.get(f"/appraisal/records/{record.id}").get_data(as_text=True)
+    shown = re.search(r'id="appeal-deadline">(.*?)</dd>', page, re.S).group(1)
+    assert "2026-11-30" in shown and "2026-12-01" not in shown and "00:00" not in shown
+    listing = client.get("/appraisal/records").get_data(as_text=True)
+    row = re.search(rf'data-record="{record.id}".*?data-col="feedback">(.*?)</td>', listing, re.S).group(1)
+    assert "2026-11-30" in row and "2026-12-01" not in row
+
+
+def test_the_last_local_day_is_the_day_before_an_exclusive_end() -> None:
+    assert common.last_local_day(common.end_of_local_day(date(2026, 11, 30))) == date(2026, 11, 30)
+    # one second into 1 December (Shanghai) still belongs to that day
+    assert common.last_local_day(datetime(2026, 11, 30, 16, 0, 1, tzinfo=UTC)) == date(2026, 12, 1)
+    assert common.last_local_day(None) is None

@@ -1,11 +1,9 @@
 """Authorisation everywhere (issue 9): walk every route of the URL map, browser and JSON API, as every role,
 against objects owned by a person of another unit (and, for staff, of another person of the same section).
 
-A small world is built inside the rolled-back session: a periodic appraisal with its record and tasks, an
-indicator set with its setting process, a unit task with an assignment and progress (with evidence), a weekly
-log with evidence, a notification, a common indicator and a process definition draft. Every URL variable of
-every rule is filled from that world; a rule with a variable the walk does not know fails the test, so a new
-route has to be added here before it ships.
+A small world of objects of every kind, owned by the person, their section or their unit, is built inside the
+rolled-back session (tests/walk_world.py). Every URL variable of every rule is filled from that world; a rule
+with a variable the walk does not know fails the test, so a new route has to be added here before it ships.
 
 Expected from an outsider: never 200 on a page or endpoint about the owner's objects, never a 5xx anywhere,
 and the lists they may open must not show the owner's name or staff number.
@@ -18,8 +16,6 @@ import json
 import os
 import zipfile
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import date
 from itertools import product
 from typing import Any
 
@@ -29,32 +25,14 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.routing import Rule
 
-from app.models import (
-    AppraisalRecord,
-    HumanTask,
-    IndicatorSet,
-    Notification,
-    OrgUnit,
-    Person,
-    ProcessDefinition,
-    TaskStatus,
-    UserAccount,
-)
-from app.services import evidence
-from app.services.actor import SYSTEM, actor_for_user
-from app.services.appraisal import logs
+from app.models import Role, RoleAssignment, UserAccount
 from app.services.demo import DEMO_PASSWORD
-from app.services.indicators import common, unit_tasks
-from app.services.indicators import flow as indicator_flow
-from app.services.indicators.unit_tasks import TaskInput
-from app.workflow import runtime
+from tests import walk_world
 from tests.conftest import demo_account, login
-from tests.test_appraisal_flow import PERIOD, YEAR
-from tests.test_appraisal_logs import PDF, weeks_ago
+from tests.test_appraisal_logs import PDF
+from tests.walk_world import ADMIN, HEAD, OWNER, OWNER_NAME, PEER, World
 
-OWNER, PEER, HEAD, ADMIN, UNIT = "ljjd103", "ljjd104", "ljjd101", "ljjd102", "ljjd"
 OTHER_UNIT = "lcz"
-OWNER_NAME = "走查对象甲"  # unique in the district, so finding it in a page is a leak and not a namesake
 ROLES = (
     "staff",
     "section_head",
@@ -67,8 +45,15 @@ ROLES = (
     "audit_admin",
 )
 DISTRICT_WIDE = {"perf_office"}  # allowed exception: the performance office oversees every unit
-# Allowed exception: the audit administrator reads the whole district's audit trail (三权分立), people included.
-DISTRICT_WIDE_ENDPOINTS = {"audit_admin": ("audit.",)}
+# Allowed exceptions of the separated admin duties (三权分立), each district-wide by design and nothing more:
+# the audit administrator reads the whole audit trail, people included; the system administrator administers
+# every account (list, unlock, disable, enable); the security administrator assigns roles to anyone (so finds
+# people and opens their role page) and resets second factors. None of them reaches an appraisal object.
+DISTRICT_WIDE_ENDPOINTS = {
+    "audit_admin": ("audit.",),
+    "sys_admin": ("auth.accounts_page", "auth.account_unlock", "auth.account_disable", "auth.account_enable"),
+    "sec_admin": ("auth.accounts_page", "auth.totp_reset", "org.people", "org.person", "org.revoke"),
+}
 
 # Statuses an outsider may get on an object of the owner (302 only to the login page, checked apart).
 REFUSED = {401, 403, 404, 405, 409, 422}
@@ -93,6 +78,10 @@ OFFICE_POST_SKIPPED = {
 # Rules whose variables name no object of the owner: a 200 there is not a leak.
 NOT_OBJECTS = {
     "auth.set_language",  # /lang/<code>: everybody chooses their language
+    # /…/<period>: the caller's own rating sheet and evaluation result of a quarter
+    "evaluation.my_result",
+    "api.my_sheet",
+    "api.my_result",
 }
 
 # Allowed exceptions for people of the owner's own unit: the responsibility matrix (task × person, with progress)
@@ -105,114 +94,24 @@ SAME_UNIT_OPEN = {
     "api.get_matrix",
     "api.list_unit_tasks",
     "api.get_unit_task",
+    # the quarter's publication (公示) lists the unit's results to everybody of the unit (publish_scope "unit")
+    "publication.detail",
+    "api.get_publication",
 }
 
+# Allowed exception for colleagues of the owner's section: they rate each other in the evaluation round
+# (互评), so the owner is on their own rating sheet.
+SAME_SECTION_OPEN = {"api.my_sheet"}
 
-@dataclass
-class World:
-    owner: Person
-    ids: dict[str, list[Any]] = field(default_factory=dict)
-    appraisal_task: int = 0
-    indicator_task: int = 0
-    unit_task: int = 0
-    instance_ids: list[int] = field(default_factory=list)
-    set_id: int = 0
-
-
-def _account(session: Any, username: str) -> UserAccount:
-    return session.scalar(select(UserAccount).where(UserAccount.username == username))
-
-
-def _actor(session: Any, username: str) -> Any:
-    return actor_for_user(session, _account(session, username))
-
-
-def _open_task(session: Any, instance_id: int) -> int:
-    return session.scalar(
-        select(HumanTask.id).where(HumanTask.instance_id == instance_id, HumanTask.status == TaskStatus.ready)
-    )
+# A process definition is district-wide, not an object of the owner: its analytics page is open to unit
+# administrators, with the figures of their own unit only, so a 200 there must not name the owner's unit.
+UNIT_SCOPED_FIGURES = {"analytics.heatmap", "analytics.diagram"}
 
 
 @pytest.fixture
 def world(app: Flask, session: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> World:
     monkeypatch.setattr(app, "instance_path", str(tmp_path))
-    store = tmp_path / "evidence"
-    owner = _account(session, OWNER).person
-    owner.name = OWNER_NAME
-    session.flush()
-    unit = session.scalar(select(OrgUnit).where(OrgUnit.code == UNIT))
-    section = owner.section
-
-    # a periodic appraisal (its record is created by the process listener) and the owner's summary task
-    appraisal = runtime.start_process(session, SYSTEM, "periodic_appraisal", PERIOD, owner.id).instance
-    record_id = session.scalar(select(AppraisalRecord.id).where(AppraisalRecord.instance_id == appraisal.id))
-    # the year's indicator setting: the set and the owner's drafting task
-    indicator_flow.start_for(session, SYSTEM, owner, YEAR)
-    indicator_set = session.scalar(
-        select(IndicatorSet).where(IndicatorSet.person_id == owner.id, IndicatorSet.year == YEAR)
-    )
-    indicator_instance = indicator_set.versions[-1].instance_id
-    # a unit task decomposed to the owner, with progress and evidence
-    admin = _actor(session, ADMIN)
-    task = unit_tasks.create_task(
-        session, admin, unit.id, TaskInput(title="走查任务", deadline=date(YEAR, 12, 31), year=YEAR)
-    )
-    assignment = unit_tasks.assign(session, admin, task.id, owner.id, "lead")
-    progress = unit_tasks.record_progress(
-        session,
-        _actor(session, OWNER),
-        assignment.id,
-        20,
-        "走查进展",
-        evidence.Upload(filename="进展.pdf", data=PDF),
-        store=store,
-        max_bytes=1 << 20,
-    )
-    # last week's log with evidence
-    me = _actor(session, OWNER)
-    log = logs.save_week(session, me, weeks_ago(1), [{"content": "走查周记"}])
-    log_evidence = logs.add_evidence(
-        session, me, log.entries[0].id, evidence.Upload(filename="周记.pdf", data=PDF), store=store, max_bytes=1 << 20
-    )
-    session.commit()
-    notification = session.scalar(
-        select(Notification.id).where(Notification.recipient_id == owner.id).order_by(Notification.id.desc())
-    )
-    definition = session.scalar(
-        select(ProcessDefinition).where(ProcessDefinition.key == "periodic_appraisal").order_by(ProcessDefinition.id)
-    )
-    common_item = common.create_item(
-        session, _actor(session, "office1"), YEAR, common.CommonInput(name="走查共性", standard="标准", weight="5")
-    ).id
-    assert record_id and indicator_instance and notification and common_item, "the world is incomplete"
-    appraisal_task, indicator_task = _open_task(session, appraisal.id), _open_task(session, indicator_instance)
-    return World(
-        owner=owner,
-        appraisal_task=appraisal_task,
-        indicator_task=indicator_task,
-        unit_task=task.id,
-        instance_ids=[appraisal.id, indicator_instance],
-        set_id=indicator_set.id,
-        ids={
-            "instance_id": [appraisal.id, indicator_instance],
-            "set_id": [indicator_set.id],
-            "person_id": [owner.id],
-            "unit_id": [unit.id],
-            "section_id": [section.id],
-            "record_id": [record_id],
-            "assignment_id": [assignment.id],
-            "entry_id": [log.entries[0].id],
-            "evidence_id": [log_evidence.id],
-            "progress_id": [progress.id],
-            "notification_id": [notification],
-            "item_id": [common_item],
-            "number": [1],
-            "key": [definition.key],
-            "definition_id": [definition.id],
-            "code": ["en"],
-            "name": ["weekly_logs"],
-        },
-    )
+    return walk_world.build_world(session, tmp_path / "evidence")
 
 
 def _task_ids(rule: Rule, world: World) -> list[int]:
@@ -223,7 +122,34 @@ def _task_ids(rule: Rule, world: World) -> list[int]:
         return [world.appraisal_task]
     if rule.rule.startswith("/indicators/"):
         return [world.indicator_task]
-    return [world.appraisal_task, world.indicator_task]
+    for prefix, task_id in world.tasks.items():
+        if rule.rule.startswith(prefix):
+            return [task_id]
+    return [world.appraisal_task, world.indicator_task, *world.tasks.values()]
+
+
+def _values(rule: Rule, var: str, world: World) -> list[Any] | None:
+    """The world's values for ``var`` of ``rule``: a few names mean different objects in different areas."""
+    if var == "task_id":
+        return _task_ids(rule, world)
+    if var in ("item_id", "evidence_id") and rule.rule.startswith(("/bonus/", "/api/v1/bonus-")):
+        return world.ids[f"bonus_{var}"]
+    return world.ids.get(var)
+
+
+def _combinations(rule: Rule, world: World) -> list[dict[str, Any]] | None:
+    """Explicit argument sets (query string included) for rules whose variables only make sense together."""
+    if rule.endpoint == "dashboard.export":  # a panel of the owner's own dashboard, section and unit
+        return [
+            {"kind": "staff", "key": "my_scores", "id": world.owner.id},
+            {"kind": "section", "key": "score_distribution", "id": world.ids["section_id"][0]},
+            {"kind": "unit", "key": "cycle_progress", "id": world.ids["unit_id"][0]},
+        ]
+    return None
+
+
+def _owner_filters(world: World) -> dict[str, Any]:
+    return {var: world.ids[var][0] for var in ("person_id", "section_id", "unit_id")}
 
 
 def urls(app: Flask, world: World, *, api: bool) -> Iterator[tuple[Rule, str, str]]:
@@ -235,23 +161,35 @@ def urls(app: Flask, world: World, *, api: bool) -> Iterator[tuple[Rule, str, st
         for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
             if rule.endpoint in SKIPPED or rule.rule.startswith("/api/") != api:
                 continue
-            choices = {}
-            for var in sorted(rule.arguments):
-                values = _task_ids(rule, world) if var == "task_id" else world.ids.get(var)
-                if values is None:
-                    unknown.append(f"{rule.rule} ({rule.endpoint}): <{var}>")
-                    break
-                choices[var] = values
-            else:
-                for combo in product(*choices.values()):
-                    url = url_for(rule.endpoint, **dict(zip(choices, combo, strict=True)))
-                    for method in sorted((rule.methods or set()) & {"GET", "POST"}):
-                        yield rule, method, url
+            combos = _combinations(rule, world)
+            if combos is None:
+                choices = {}
+                for var in sorted(rule.arguments):
+                    values = _values(rule, var, world)
+                    if values is None:
+                        unknown.append(f"{rule.rule} ({rule.endpoint}): <{var}>")
+                        break
+                    choices[var] = values
+                else:
+                    combos = [dict(zip(choices, combo, strict=True)) for combo in product(*choices.values())]
+            for args in combos or []:
+                url = url_for(rule.endpoint, **args)
+                for method in sorted((rule.methods or set()) & {"GET", "POST"}):
+                    yield rule, method, url
+            if not rule.arguments and "GET" in (rule.methods or set()):
+                # lists filtered by the query string: asking for the owner's person, section or unit shows
+                # only what the caller may see anyway
+                yield rule, "GET", url_for(rule.endpoint, **_owner_filters(world))
     assert not unknown, "add these URL variables to the authorisation walk's world:\n" + "\n".join(unknown)
 
 
 def _object_rule(rule: Rule) -> bool:
-    return bool(rule.arguments) and rule.endpoint not in NOT_OBJECTS
+    return bool(rule.arguments) and rule.endpoint not in NOT_OBJECTS | UNIT_SCOPED_FIGURES
+
+
+def _unit_page(rule: Rule, url: str) -> bool:
+    """A page about the owner's whole unit (a list filtered to what the caller may see), not about the owner."""
+    return rule.arguments == {"unit_id"} or (rule.endpoint == "dashboard.export" and "/unit/" in url)
 
 
 def _call(client: FlaskClient, method: str, url: str, headers: dict[str, str] | None = None) -> Any:
@@ -271,7 +209,7 @@ def _readable(data: bytes) -> bytes:
     return data
 
 
-def _judge(rule: Rule, response: Any, world: World, *, role: str, same_unit: bool) -> str | None:
+def _judge(rule: Rule, url: str, response: Any, world: World, *, role: str, same_unit: bool) -> str | None:
     """What is wrong with ``response`` for an outsider, or None."""
     status = response.status_code
     if status >= 500:
@@ -280,7 +218,9 @@ def _judge(rule: Rule, response: Any, world: World, *, role: str, same_unit: boo
         return None
     if same_unit and rule.endpoint in SAME_UNIT_OPEN:
         return None
-    if _object_rule(rule) and not (same_unit and rule.arguments == {"unit_id"} and status == 200):
+    if role == PEER_LABEL and rule.endpoint in SAME_SECTION_OPEN:
+        return None
+    if _object_rule(rule) and not (same_unit and _unit_page(rule, url) and status == 200):
         if status == 302:
             location = response.headers.get("Location", "")
             return None if "/login" in location else f"302 to {location}"
@@ -289,7 +229,10 @@ def _judge(rule: Rule, response: Any, world: World, *, role: str, same_unit: boo
         return None
     if status == 200:
         body = _readable(response.get_data())
-        for secret in (world.owner.name, world.owner.staff_no):
+        secrets = [world.owner.name, world.owner.staff_no]
+        if rule.endpoint in UNIT_SCOPED_FIGURES and not same_unit:
+            secrets.append(world.owner.section.parent.name)
+        for secret in secrets:
             if secret.encode() in body or json.dumps(secret)[1:-1].encode() in body:
                 return f"200 showing {secret!r}"
     return None
@@ -315,16 +258,20 @@ def _walk(
         count += 1
         if os.environ.get("WALK_DEBUG"):
             print(who, method, url, response.status_code, response.headers.get("Location", ""))
-        problem = _judge(rule, response, world, role=role, same_unit=same_unit)
+        problem = _judge(rule, url, response, world, role=role, same_unit=same_unit)
         if problem:
             problems.append(f"{who}: {method} {url} -> {problem}")
     return count, problems
 
 
 def _outsiders(session: Any) -> list[tuple[str, str]]:
-    """(role, username): people of the owner's unit without charge of the owner, then each role in another unit."""
+    """(role, username): people of the owner's unit without charge of the owner, then each role in another unit.
+
+    The performance office comes last: its POSTs may withdraw or close the owner's objects, which would leave
+    those after it only conflicts to meet instead of the object checks.
+    """
     out = [(label, username) for username, label in SAME_UNIT_OUTSIDERS.items()]
-    for role in ROLES:
+    for role in sorted(ROLES, key=lambda r: r in DISTRICT_WIDE):
         out.append((role, demo_account(session, role, unit_code=OTHER_UNIT).username))
     return out
 
@@ -410,6 +357,12 @@ def test_the_owner_and_those_above_them_do_get_in(app: Flask, client: FlaskClien
     api += [f"/api/v1/indicator-sets/{world.set_id}", f"/api/v1/appraisals/{world.ids['record_id'][0]}"]
     tasks = [f"/appraisal/tasks/{world.appraisal_task}", f"/indicators/tasks/{world.indicator_task}"]
     api_tasks = [f"/api/v1/tasks/{world.appraisal_task}", f"/api/v1/tasks/{world.indicator_task}"]
+    item, proof = world.ids["bonus_item_id"][0], world.ids["bonus_evidence_id"][0]
+    pages += [f"/bonus/items/{item}", f"/bonus/evidence/{proof}", f"/publication/{world.ids['publication_id'][0]}"]
+    api += [f"/api/v1/bonus-items/{item}", f"/api/v1/people/{world.owner.id}/counted-points"]
+    # the unit's evaluation round and bonus distribution are managed by its administrator (and the office)
+    managed = [f"/evaluation/rounds/{world.ids['round_id'][0]}"]
+    managed.append(f"/publication/distributions/{world.ids['distribution_id'][0]}")
     failures = []
     for username in INSIDERS:
         client.post("/logout")
@@ -419,7 +372,8 @@ def test_the_owner_and_those_above_them_do_get_in(app: Flask, client: FlaskClien
         own_tasks = username != HEAD
         # the owner reads their own logs at /appraisal/logs; the person's log page is for those above them
         logs_page = [] if username == OWNER else [f"/appraisal/people/{world.owner.id}/logs"]
-        for url in pages + logs_page + (tasks if own_tasks else []):
+        manages = managed if username in (ADMIN, "office1") else []
+        for url in pages + logs_page + (tasks if own_tasks else []) + manages:
             if (status := client.get(url).status_code) != 200:
                 failures.append(f"{username}: GET {url} -> {status}")
         for url in api + (api_tasks if own_tasks else []):
@@ -428,14 +382,40 @@ def test_the_owner_and_those_above_them_do_get_in(app: Flask, client: FlaskClien
     assert not failures, "\n".join(failures)
 
 
+def test_the_leader_in_charge_of_the_owners_section_sees_what_the_section_head_sees(
+    session: Any, client: FlaskClient, world: World
+) -> None:
+    """A unit leader oversees the sections they are in charge of (the leader not in charge is walked above)."""
+    leader = session.scalar(
+        select(UserAccount)
+        .join(RoleAssignment, RoleAssignment.person_id == UserAccount.person_id)
+        .where(RoleAssignment.role == Role.unit_leader, RoleAssignment.org_unit_id == world.owner.section_id)
+    )
+    login(client, leader.username)
+    headers = _token(client, leader.username)
+    item = world.ids["bonus_item_id"][0]
+    pages = [f"/appraisal/records/{world.ids['record_id'][0]}", f"/bonus/items/{item}"]
+    pages.append(f"/appraisal/people/{world.owner.id}/logs")
+    api = [f"/api/v1/bonus-items/{item}", f"/api/v1/people/{world.owner.id}/counted-points"]
+    failures = [f"GET {url} -> {r.status_code}" for url in pages if (r := client.get(url)).status_code != 200]
+    failures += [
+        f"GET {url} -> {r.status_code}" for url in api if (r := client.get(url, headers=headers)).status_code != 200
+    ]
+    listed = client.get("/bonus/items").get_data(as_text=True)
+    assert not failures and OWNER_NAME in listed, failures
+
+
 def test_the_walk_catches_a_missing_object_check(
     app: Flask, session: Any, client: FlaskClient, world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Plant a hole (indicator sets readable by anyone) and the walk must report it."""
+    """Plant holes (indicator sets and bonus items readable by anyone) and the walk must report them."""
+    from app.services.appraisal import bonus_items
     from app.services.indicators import sets
 
     monkeypatch.setattr(sets, "can_view", lambda actor, person: True)
+    monkeypatch.setattr(bonus_items, "can_read", lambda actor, item: True)
     username = demo_account(session, "staff", unit_code=OTHER_UNIT).username
     login(client, username)
     _, problems = _walk(client, app, world, username, api=False, role="staff")
     assert any(f"GET /indicators/sets/{world.set_id} " in p for p in problems), problems
+    assert any(f"GET /bonus/items/{world.ids['bonus_item_id'][0]} " in p for p in problems), problems

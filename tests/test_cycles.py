@@ -5,12 +5,28 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import JSON, func, select
 
-from app.models import HumanTask, OrgUnit, Person, PersonStatus, ProcessInstance, TaskStatus, UserAccount
+from app.models import (
+    AppraisalRecord,
+    HumanTask,
+    InstanceEvent,
+    Notification,
+    NotificationPreference,
+    OrgUnit,
+    Person,
+    PersonStatus,
+    ProcessInstance,
+    RecordStatus,
+    TaskCandidate,
+    TaskStatus,
+    UserAccount,
+)
 from app.services import cycles
 from app.services.actor import SYSTEM, actor_for_user
 from app.services.errors import Forbidden, Invalid
+from app.workflow import engine as eng
+from app.workflow import repository, runtime
 from tests.conftest import demo_account
 
 PROCESS = "periodic_appraisal"
@@ -175,3 +191,78 @@ def test_cli_open_and_status(app: Any, session: Any) -> None:
 
     bad = runner.invoke(args=["cycles", "open", "--period", "next month"])
     assert bad.exit_code != 0 and "period" in bad.output.lower()
+
+
+def _table_rows(session: Any, model: Any, where: Any, drop: set[str]) -> list[dict[str, Any]]:
+    """Rows as column → value without ``drop``; JSON columns also say whether they are SQL NULL or JSON null."""
+    table = model.__table__
+    json_cols = [c for c in table.c if isinstance(c.type, JSON)]
+    stmt = select(table, *(c.is_(None).label(f"{c.name}__sql_null") for c in json_cols)).where(where)
+    return [{k: v for k, v in row.items() if k not in drop} for row in session.execute(stmt).mappings()]
+
+
+def _opening(session: Any, period: str) -> dict[int, dict[str, Any]]:
+    """Per subject: everything an opening wrote for the subject's instance, without ids and times."""
+    out: dict[int, dict[str, Any]] = {}
+    instances = _table_rows(
+        session,
+        ProcessInstance,
+        (ProcessInstance.period == period) & (ProcessInstance.process_key == PROCESS),
+        {"period", "created_at", "state"},
+    )
+    for inst in instances:
+        iid = inst.pop("id")
+        tasks = _table_rows(session, HumanTask, HumanTask.instance_id == iid, {"instance_id", "engine_task_id"})
+        for task in tasks:
+            task["due_in"] = task.pop("due_at") - task.pop("created_at")
+            task["period"] = task["period"] == period
+            task["candidates"] = sorted(
+                session.scalars(select(TaskCandidate.person_id).where(TaskCandidate.task_id == task.pop("id")))
+            )
+        notes = _table_rows(session, Notification, Notification.instance_id == iid, {"id", "instance_id", "created_at"})
+        for note in notes:
+            note["text"] = note["text"].replace(period, "<period>")
+        out[inst["subject_id"]] = {
+            "instance": inst,
+            "events": _table_rows(
+                session, InstanceEvent, InstanceEvent.instance_id == iid, {"id", "instance_id", "at"}
+            ),
+            "tasks": tasks,
+            "notifications": sorted(notes, key=lambda n: (n["recipient_id"], n["kind"])),
+            "record": _table_rows(
+                session,
+                AppraisalRecord,
+                AppraisalRecord.instance_id == iid,
+                {"id", "instance_id", "period", "created_at", "updated_at"},
+            ),
+        }
+    return out
+
+
+def test_the_bulk_opening_writes_the_same_rows_as_starting_each_person_alone(session: Any) -> None:
+    ljjd = _unit(session, "ljjd")
+    people = sorted(_people_of(session, ljjd))
+    muted, email_only = people[0], people[1]
+    session.add(NotificationPreference(person_id=muted, kind="assigned", in_app=False, email=False))
+    session.add(NotificationPreference(person_id=email_only, kind="assigned", in_app=False, email=True))
+    session.commit()
+
+    summary = cycles.open_cycle(session, SYSTEM, PROCESS, "2031-07", unit_id=ljjd.id, chunk_size=4)
+    for pid in people:  # the one-by-one path: what a person's own start or an adjustment uses
+        assert runtime.start_process(session, SYSTEM, PROCESS, "2031-08", pid).created
+    session.commit()
+
+    bulk, alone = _opening(session, "2031-07"), _opening(session, "2031-08")
+    assert summary.opened == len(people) == len(bulk)
+    assert bulk == alone
+    assert bulk[muted]["notifications"] == []
+    assert [(n["in_app"], n["email_wanted"]) for n in bulk[email_only]["notifications"]] == [(False, True)]
+    assert {r["status"] for b in bulk.values() for r in b["record"]} == {RecordStatus.summary}
+    # the cloned engine state carries the person and runs on like any other
+    instance = session.scalar(
+        select(ProcessInstance).where(ProcessInstance.period == "2031-07", ProcessInstance.subject_id == people[2])
+    )
+    wf = eng.load(repository.loaded(instance.definition), instance.state, eng.Outbox())
+    assert wf.data == {"subject_id": people[2], "period": "2031-07"}
+    task = session.scalar(select(HumanTask).where(HumanTask.instance_id == instance.id))
+    assert [str(t.id) for t in eng.ready_user_tasks(wf)] == [task.engine_task_id]

@@ -162,7 +162,7 @@ def test_catch_up_after_a_week_of_downtime_runs_each_missed_job_once(app: Any, s
     # down until Sunday 6 July: missed Monday's weekly run, 1 July's monthly and quarterly runs, seven daily runs
     clock.move_to(datetime(2031, 7, 6, 10, 0, tzinfo=SH))
     done = scheduler.catch_up(app)
-    assert sorted(done) == ["monthly_cycles", "overdue_digest", "quarterly_publish", "weekly_logs"]
+    assert sorted(done) == ["monthly_analysis", "monthly_cycles", "overdue_digest", "quarterly_publish", "weekly_logs"]
     assert all(len(outcomes) == 1 and outcomes[0].error is None for outcomes in done.values())
     assert done["monthly_cycles"][0].scheduled_for == datetime(2031, 7, 1, 1, 0, tzinfo=SH)
     assert done["monthly_cycles"][0].counts["period"] == "2031-06"  # type: ignore[index]
@@ -230,6 +230,7 @@ def test_overview_lists_schedule_last_and_next_run(app: Any, session: Any, clock
     assert set(info) == {
         "weekly_logs",
         "monthly_cycles",
+        "monthly_analysis",
         "quarterly_publish",
         "overdue_digest",
         "workflow_timers",

@@ -131,3 +131,19 @@ def test_an_imported_account_must_change_its_password_at_first_login(client, ses
     client.post("/logout")
     r = _attempt(client, "newbie", "Start#Pass1")
     assert r.status_code == 302 and r.headers["Location"].endswith("/password")
+
+
+OFF_SITE = ["https://evil.example/", "//evil.example/", "/\\evil.example/", "/\t/evil.example/", "/\n/evil.example/"]
+
+
+def test_login_returns_only_to_a_path_of_this_site(client, session) -> None:
+    for target in OFF_SITE:
+        r = client.post(
+            "/login", query_string={"next": target}, data={"username": "ljjd106", "password": DEMO_PASSWORD}
+        )
+        assert r.status_code == 302 and r.headers["Location"] == "/", target  # browsers read these as another host
+        client.post("/logout")
+    r = client.post(
+        "/login", query_string={"next": "/inbox?tab=mine"}, data={"username": "ljjd106", "password": DEMO_PASSWORD}
+    )
+    assert r.headers["Location"] == "/inbox?tab=mine"

@@ -1,5 +1,13 @@
 """SQLAlchemy models, one module per aggregate. Importing this package registers them all."""
 
+from app.models.analysis import (
+    AnalysisComment,
+    AnalysisReport,
+    ReportStatus,
+    ShowcasePicture,
+    ShowcasePost,
+    ShowcaseStatus,
+)
 from app.models.appraisal import (
     AppraisalAppeal,
     AppraisalItemScore,
@@ -12,6 +20,9 @@ from app.models.appraisal import (
 )
 from app.models.audit import AuditAnchor, AuditEvent
 from app.models.base import Base
+from app.models.bonus import BonusDirection, BonusEvidence, BonusItem, BonusStatus
+from app.models.distribution import BonusDistribution, BonusShare, DistributionStatus
+from app.models.evaluation import EvaluationAssignment, EvaluationRating, EvaluationRound, RaterGroup, RoundStatus
 from app.models.indicators import (
     Category,
     CommonIndicator,
@@ -36,10 +47,14 @@ from app.models.people import (
     PersonStatus,
     Role,
     RoleAssignment,
+    SecurityPolicySetting,
     UserAccount,
 )
 from app.models.process_audit import ProcessDefinitionEvent
+from app.models.publication import Publication, PublicationObjection, PublicationRow, PublicationStatus
+from app.models.results import PeriodResult, ResultKind, ResultStatus, VetoRecord
 from app.models.scheduling import JobRun, JobRunStatus, JobTrigger, NotificationPreference
+from app.models.scheme import ScoringScheme
 from app.models.workflow import (
     DefinitionStatus,
     HumanTask,
@@ -54,6 +69,8 @@ from app.models.workflow import (
 
 __all__ = [
     "ROLE_SCOPE_KIND",
+    "AnalysisComment",
+    "AnalysisReport",
     "ApiToken",
     "AppraisalAppeal",
     "AppraisalItemScore",
@@ -62,9 +79,19 @@ __all__ = [
     "AuditEvent",
     "AuthSession",
     "Base",
+    "BonusDirection",
+    "BonusDistribution",
+    "BonusEvidence",
+    "BonusItem",
+    "BonusShare",
+    "BonusStatus",
     "Category",
     "CommonIndicator",
     "DefinitionStatus",
+    "DistributionStatus",
+    "EvaluationAssignment",
+    "EvaluationRating",
+    "EvaluationRound",
     "HumanTask",
     "IndicatorItem",
     "IndicatorSet",
@@ -83,15 +110,30 @@ __all__ = [
     "OrgKind",
     "OrgUnit",
     "PasswordHistory",
+    "PeriodResult",
     "Person",
     "PersonStatus",
     "ProcessDefinition",
     "ProcessDefinitionEvent",
     "ProcessInstance",
+    "Publication",
+    "PublicationObjection",
+    "PublicationRow",
+    "PublicationStatus",
+    "RaterGroup",
     "RecordStatus",
+    "ReportStatus",
+    "ResultKind",
+    "ResultStatus",
     "Role",
     "RoleAssignment",
+    "RoundStatus",
+    "ScoringScheme",
+    "SecurityPolicySetting",
     "SetStatus",
+    "ShowcasePicture",
+    "ShowcasePost",
+    "ShowcaseStatus",
     "TaskCandidate",
     "TaskStatus",
     "UnitTask",
@@ -101,5 +143,6 @@ __all__ = [
     "UnitType",
     "UserAccount",
     "VersionStatus",
+    "VetoRecord",
     "WeeklyLog",
 ]

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, TimestampMixin
 from app.models.org import OrgUnit
+from app.models.sealed import SealedString
 
 
 class Role(enum.StrEnum):
@@ -83,8 +84,19 @@ class UserAccount(TimestampMixin, Base):
     locked_until: Mapped[datetime | None]
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     password_changed_at: Mapped[datetime | None]
+    # TOTP second factor (RFC 6238): the confirmed secret, one being enrolled, and the last time step
+    # accepted, so a code cannot be used twice.
+    # Sealed at rest (app/models/sealed.py): a database copy does not give away second factors.
+    totp_secret: Mapped[str | None] = mapped_column(SealedString(128, "user_account.totp_secret"))
+    totp_pending_secret: Mapped[str | None] = mapped_column(SealedString(128, "user_account.totp_pending_secret"))
+    totp_enabled_at: Mapped[datetime | None]
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
 
     person: Mapped[Person | None] = relationship(back_populates="account")
+
+    @property
+    def totp_enrolled(self) -> bool:
+        return self.totp_secret is not None
 
     def __repr__(self) -> str:
         return f"<UserAccount {self.id} {self.username}>"
@@ -154,3 +166,14 @@ class ApiToken(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     revoked_at: Mapped[datetime | None]
+
+
+class SecurityPolicySetting(Base):
+    """A security-policy value set by the security administrator, overriding the configured default."""
+
+    __tablename__ = "security_policy_setting"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer)
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str | None] = mapped_column(String(64))

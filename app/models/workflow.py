@@ -27,6 +27,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, utcnow
+from app.models.org import OrgUnit
 from app.models.people import Person
 
 
@@ -65,18 +66,24 @@ class InstanceStatus(enum.StrEnum):
 
 
 class ProcessInstance(Base):
-    """One run of a process for one subject person and one period."""
+    """One run of a process for one subject and one period.
+
+    The subject is a person (``subject_id``) or, for a unit's own process such as the monthly
+    analysis report, a unit (``subject_unit_id``); exactly one of the two is set.
+    """
 
     __tablename__ = "process_instance"
     __table_args__ = (
         UniqueConstraint("process_key", "subject_id", "period", "revision"),
+        UniqueConstraint("process_key", "subject_unit_id", "period", "revision"),
         Index("ix_process_instance_next_timer", "next_timer_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("process_definition.id"), index=True)
     process_key: Mapped[str] = mapped_column(String(64))
-    subject_id: Mapped[int] = mapped_column(ForeignKey("person.id"), index=True)
+    subject_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"), index=True)
+    subject_unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"), index=True)
     period: Mapped[str] = mapped_column(String(16))
     # 0 for the regular run of a period; 1.. for further runs the domain asks for (an adjustment).
     revision: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
@@ -94,7 +101,15 @@ class ProcessInstance(Base):
     __mapper_args__ = {"version_id_col": version_id}  # noqa: RUF012
 
     definition: Mapped[ProcessDefinition] = relationship()
-    subject: Mapped[Person] = relationship(foreign_keys=[subject_id])
+    subject: Mapped[Person | None] = relationship(foreign_keys=[subject_id])
+    subject_unit: Mapped[OrgUnit | None] = relationship(foreign_keys=[subject_unit_id])
+
+    @property
+    def subject_name(self) -> str:
+        """The person's or the unit's name, for lists and messages."""
+        if self.subject is not None:
+            return self.subject.name
+        return self.subject_unit.name if self.subject_unit is not None else ""
 
 
 class TaskStatus(enum.StrEnum):
@@ -119,7 +134,7 @@ class HumanTask(Base):
     process_key: Mapped[str] = mapped_column(String(64))
     step_id: Mapped[str] = mapped_column(String(100))
     step_name: Mapped[str] = mapped_column(String(200))
-    subject_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
+    subject_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))  # NULL: the subject is the unit
     period: Mapped[str] = mapped_column(String(16), index=True)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"), index=True)
     section_id: Mapped[int | None] = mapped_column(ForeignKey("org_unit.id"), index=True)
@@ -138,10 +153,18 @@ class HumanTask(Base):
     candidate_count: Mapped[int] = mapped_column(Integer, default=0)
 
     instance: Mapped[ProcessInstance] = relationship()
-    subject: Mapped[Person] = relationship(foreign_keys=[subject_id])
+    subject: Mapped[Person | None] = relationship(foreign_keys=[subject_id])
+    subject_unit: Mapped[OrgUnit | None] = relationship(foreign_keys=[unit_id], viewonly=True)
     candidates: Mapped[list[TaskCandidate]] = relationship(
         back_populates="task", cascade="all, delete-orphan", passive_deletes=True
     )
+
+    @property
+    def subject_name(self) -> str:
+        """The subject person's name, or the unit's for a task of a unit's own process."""
+        if self.subject is not None:
+            return self.subject.name
+        return self.subject_unit.name if self.subject_unit is not None else ""
 
 
 class TaskCandidate(Base):

@@ -1,20 +1,25 @@
-"""Accounts: password hashing, login sessions held server-side, and API bearer tokens."""
+"""Accounts: password hashing, login sessions held server-side, API bearer tokens, and the system
+administrator's account administration (unlock, disable, enable)."""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.orm import Session, joinedload
 
-from app.models import ApiToken, AuthSession, OrgKind, Role, RoleAssignment, UserAccount
+from app.models import ApiToken, AuthSession, OrgKind, OrgUnit, Person, Role, RoleAssignment, UserAccount
 from app.models.base import utcnow
+from app.services import audit
+from app.services.actor import Actor
+from app.services.errors import T_, Forbidden, NotFound
 
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, so both paths cost the same time.
@@ -137,3 +142,127 @@ def describe_roles(session: Session, user: UserAccount) -> list[dict[str, Any]]:
             unit, section = None, None
         out.append({"role": ra.role.value, "unit": unit, "section": section})
     return out
+
+
+# ---------------------------------------------------------------- administration (三权分立)
+
+ADMIN_ROLES = frozenset({Role.sys_admin, Role.sec_admin, Role.audit_admin})
+
+
+@dataclass(frozen=True)
+class AccountRow:
+    """What the account administration list shows: identity and security state, never appraisal content."""
+
+    account: UserAccount
+    name: str
+    unit: str
+    roles: list[Role]
+
+
+@dataclass(frozen=True)
+class AccountPage:
+    items: list[AccountRow]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def _require(actor: Actor, *roles: Role) -> None:
+    # Deliberately not ``actor.has``: the separated admin duties are held, not implied by breadth.
+    if not any(r in actor.scopes for r in roles):
+        raise Forbidden(T_("This is for the system or security administrator."))
+
+
+def list_accounts(session: Session, actor: Actor, q: str = "", page: int = 1, per_page: int = 50) -> AccountPage:
+    """Accounts with their security state (locked, second factor, must change password), for the system and
+    security administrators; searchable by username, name or staff number."""
+    _require(actor, Role.sys_admin, Role.sec_admin)
+    stmt = select(UserAccount).outerjoin(Person, UserAccount.person_id == Person.id)
+    if q.strip():
+        like = f"%{q.strip()}%"
+        stmt = stmt.where(or_(UserAccount.username.like(like), Person.name.like(like), Person.staff_no.like(like)))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    page = max(1, page)
+    rows = session.scalars(
+        stmt.options(joinedload(UserAccount.person).joinedload(Person.section).joinedload(OrgUnit.parent))
+        .order_by(UserAccount.username)
+        .limit(per_page)
+        .offset((page - 1) * per_page)
+    ).all()
+    ids = [a.person_id for a in rows if a.person_id is not None]
+    roles: dict[int, list[Role]] = {}
+    for pid, role in session.execute(
+        select(RoleAssignment.person_id, RoleAssignment.role).where(RoleAssignment.person_id.in_(ids))
+    ):
+        if role not in roles.setdefault(pid, []):
+            roles[pid].append(role)
+    items = []
+    for a in rows:
+        person = a.person
+        unit = person.section.parent.name if person and person.section and person.section.parent else ""
+        items.append(AccountRow(a, person.name if person else a.username, unit, roles.get(a.person_id or -1, [])))
+    return AccountPage(items, total, page, per_page)
+
+
+def _admin_roles_of(session: Session, user: UserAccount) -> set[Role]:
+    if user.person_id is None:
+        return set()
+    held = session.scalars(select(RoleAssignment.role).where(RoleAssignment.person_id == user.person_id))
+    return set(held) & ADMIN_ROLES
+
+
+def _target(session: Session, actor: Actor, user_id: int) -> UserAccount:
+    _require(actor, Role.sys_admin)
+    user = session.get(UserAccount, user_id)
+    if user is None:
+        raise NotFound(T_("Account %(id)s does not exist.", id=user_id))
+    if user.id == actor.user_id:
+        raise Forbidden(T_("You cannot change your own account here; ask another administrator."))
+    return user
+
+
+def unlock(session: Session, actor: Actor, user_id: int) -> UserAccount:
+    """The system administrator lifts a lockout before it runs out (audited)."""
+    user = _target(session, actor, user_id)
+    user.locked_until, user.failed_logins = None, 0
+    session.flush()
+    audit.record(session, actor, "account.unlock", "user_account", user.id, "success", {"username": user.username})
+    return user
+
+
+def set_active(session: Session, actor: Actor, user_id: int, active: bool) -> UserAccount:
+    """The system administrator disables or re-enables an account; disabling ends its sessions and tokens.
+
+    An account holding a separated admin role cannot be disabled by the system administrator: the
+    security administrator first revokes the role, so one admin cannot silence the others.
+    """
+    user = _target(session, actor, user_id)
+    if not active and (held := _admin_roles_of(session, user)):
+        raise Forbidden(
+            T_(
+                "%(name)s holds the role %(role)s: the security administrator must revoke it before the account "
+                "can be disabled.",
+                name=user.username,
+                role=sorted(held)[0].value,
+            )
+        )
+    if user.active == active:
+        return user
+    user.active = active
+    if not active:
+        now = utcnow()
+        for model in (AuthSession, ApiToken):
+            session.execute(
+                update(model)
+                .where(model.user_id == user.id, model.revoked_at.is_(None))
+                .values(revoked_at=now)
+                .execution_options(synchronize_session=False)
+            )
+    session.flush()
+    action = "account.enable" if active else "account.disable"
+    audit.record(session, actor, action, "user_account", user.id, "success", {"username": user.username})
+    return user

@@ -25,8 +25,9 @@ from sqlalchemy.orm import Session
 
 from app.models.audit import GENESIS_HASH, RESULTS, AuditAnchor, AuditEvent
 from app.models.base import utcnow
+from app.models.people import Role
 from app.services.actor import Actor
-from app.services.errors import T_, Conflict, Invalid
+from app.services.errors import T_, Conflict, Forbidden, Invalid
 
 RETENTION_MIN_DAYS = 180
 PG_LOCK_KEY = 0x4A58_4155  # "JXAU": one advisory lock serialises every append to the chain
@@ -34,6 +35,8 @@ EXPORT_LIMIT = 100_000
 
 # The client address of the web request being served (set and reset by app/web/audit).
 REMOTE_ADDR: ContextVar[str | None] = ContextVar("jixiao_remote_addr", default=None)
+# Set when an ``export.*`` event is recorded, so the web layer's catch-all download event is not doubled.
+EXPORT_RECORDED: ContextVar[bool] = ContextVar("jixiao_export_recorded", default=False)
 
 _FIELDS = (
     "id",
@@ -118,6 +121,8 @@ def record(
     event = AuditEvent(**values, hash=compute_hash(values))
     session.add(event)
     session.flush()
+    if action.startswith("export."):
+        EXPORT_RECORDED.set(True)
     return event
 
 
@@ -272,8 +277,16 @@ class AuditPage:
         return max(1, -(-self.total // self.per_page))
 
 
-def search(session: Session, filters: AuditFilter, page: int = 1, per_page: int = 50) -> AuditPage:
+def require_auditor(actor: Actor) -> None:
+    """Only the audit administrator reads the trail (三权分立): no other role, however broad, and not the
+    system administrator who runs the machine it is stored on."""
+    if Role.audit_admin not in actor.scopes:
+        raise Forbidden(T_("Only the audit administrator may read the audit trail."))
+
+
+def search(session: Session, filters: AuditFilter, page: int = 1, per_page: int = 50, *, actor: Actor) -> AuditPage:
     """Newest first."""
+    require_auditor(actor)
     page = max(1, page)
     total = session.scalar(filters.apply(select(func.count(AuditEvent.id)))) or 0
     rows = session.scalars(
@@ -282,7 +295,8 @@ def search(session: Session, filters: AuditFilter, page: int = 1, per_page: int 
     return AuditPage(list(rows), total, page, per_page, filters)
 
 
-def actions(session: Session) -> list[str]:
+def actions(session: Session, *, actor: Actor) -> list[str]:
+    require_auditor(actor)
     return list(session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)))
 
 
@@ -319,8 +333,9 @@ def _export_rows(session: Session, filters: AuditFilter) -> Iterator[list[str]]:
         ]
 
 
-def export_workbook(session: Session, filters: AuditFilter) -> tuple[bytes, int]:
+def export_workbook(session: Session, filters: AuditFilter, *, actor: Actor) -> tuple[bytes, int]:
     """The filtered events as an .xlsx (every cell text, never a formula) and how many rows it holds."""
+    require_auditor(actor)
     from openpyxl import Workbook
 
     from app.services import xlsx

@@ -37,8 +37,8 @@ from app.models.base import utcnow
 from app.services import uow_cache
 from app.services.actor import Actor
 from app.services.errors import T_, Forbidden, NotFound
-from app.services.periods import check_period
-from app.workflow import repository, runtime
+from app.services.periods import check_generic_start, check_period, subject_kind
+from app.workflow import bulk_start, repository
 
 # Why a person got no instance; the CLI and the job run's counts report them.
 SKIP_LEFT = "left"
@@ -110,6 +110,8 @@ def open_cycle(
     (an explicit back-fill). ``progress(done, total)`` is called after each person;
     ``checkpoint()`` after each chunk of ``chunk_size`` people (the scheduler and the CLI commit
     there; without it everything stays in the caller's transaction). Only flushes.
+    A process whose instances are about a unit (``periods.PROCESS_SUBJECTS``) opens once per
+    unit instead, with the same rules (``cycles_units.open_units``).
     """
     period = check_period(process_key, period)
     _check_may_open(actor, unit_id)
@@ -118,6 +120,13 @@ def open_cycle(
         if unit is None or unit.kind is not OrgKind.unit:
             raise NotFound(T_("Unit %(id)s does not exist.", id=unit_id))
     repository.active_definition(session, process_key)  # an unknown process fails before any work
+    check_generic_start(process_key)
+    if subject_kind(process_key) == "unit":  # one instance per unit (the monthly analysis report)
+        from app.services import cycles_units  # imports this module's summary types
+
+        return cycles_units.open_units(
+            session, actor, process_key, period, unit_id, progress, checkpoint=checkpoint, chunk_size=chunk_size
+        )
     summary = OpenSummary(process_key, period, unit_id)
     eligible: list[int] = []
     unit_of: dict[int, int] = {}
@@ -150,13 +159,15 @@ def _open_chunks(
     checkpoint: Callable[[], None] | None,
     chunk_size: int,
 ) -> None:
-    """Start the instances chunk by chunk; the per-person work is only what differs between people.
+    """Start the instances chunk by chunk, each chunk with a few multi-row inserts (``bulk_start``).
 
     Per chunk, one query finds who already has an instance (they are not asked again) and the
     active definition is resolved once per unit — per chunk, so a version activated by another
-    transaction between two checkpoints is used from the next chunk on, as before.
+    transaction between two checkpoints is used from the next chunk on. ``progress`` is told
+    about each person once the chunk is written, before the checkpoint commits it.
     """
     process_key, period = summary.process_key, summary.period
+    starter = bulk_start.BulkStarter(session, actor, process_key, period)
     total, done = len(eligible), 0
     for offset in range(0, total, max(chunk_size, 1)):
         ids = eligible[offset : offset + max(chunk_size, 1)]
@@ -165,31 +176,32 @@ def _open_chunks(
                 select(ProcessInstance.subject_id).where(
                     ProcessInstance.process_key == process_key,
                     ProcessInstance.period == period,
+                    ProcessInstance.revision == 0,
                     ProcessInstance.subject_id.in_(ids),
                 )
             )
         )
+        summary.already_open += len(existing)
         new_ids = [pid for pid in ids if pid not in existing]
-        # one query loads the chunk's people and sections; start_process then finds them in the session
-        people = session.scalars(select(Person).options(selectinload(Person.section)).where(Person.id.in_(new_ids)))
-        held = list(people)  # keep them referenced (the identity map is weak) until the chunk is done
+        # one query loads the chunk's people and sections (their names, sections and units are needed)
+        people = {
+            p.id: p
+            for p in session.scalars(select(Person).options(selectinload(Person.section)).where(Person.id.in_(new_ids)))
+        }
         definitions: dict[int, ProcessDefinition] = {}
-        for pid in ids:
-            if pid in existing:
-                summary.already_open += 1
-            else:
-                unit = unit_of[pid]
-                if unit not in definitions:
-                    definitions[unit] = repository.active_definition(session, process_key, unit)
-                created = runtime.start_process(
-                    session, actor, process_key, period, pid, definition=definitions[unit], known_absent=True
-                ).created
-                summary.opened += int(created)
-                summary.already_open += int(not created)
+        by_unit: dict[int, ProcessDefinition] = {}
+        for pid in new_ids:
+            unit = unit_of[pid]
+            if unit not in by_unit:
+                by_unit[unit] = repository.active_definition(session, process_key, unit)
+            definitions[pid] = by_unit[unit]
+        outcome = starter.start([people[pid] for pid in new_ids], definitions)
+        summary.opened += outcome.opened
+        summary.already_open += outcome.already_open
+        for _pid in ids:
             done += 1
             if progress is not None:
                 progress(done, total)
-        del held
         session.flush()
         if checkpoint is not None:
             checkpoint()
@@ -223,6 +235,10 @@ def cycle_status(
     """Per unit: active people, instances of ``process_key`` for ``period`` by status, overdue open tasks."""
     period = check_period(process_key, period)
     now = now or utcnow()
+    if subject_kind(process_key) == "unit":  # one row per unit and its one instance
+        from app.services import cycles_units
+
+        return list(cycles_units.unit_status(session, period, process_key, now))
     section = aliased(OrgUnit)
     units = session.scalars(
         select(OrgUnit).where(OrgUnit.kind == OrgKind.unit).order_by(OrgUnit.sort_order, OrgUnit.id)

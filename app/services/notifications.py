@@ -37,6 +37,10 @@ KINDS: tuple[str, ...] = (
     "weekly_log",
     "weekly_log_missing",
     "publish_quarter",
+    "publication",
+    "objection",
+    "objection_answer",
+    "differentiation",
     "overdue_digest",
     "overdue_unit_digest",
 )

@@ -2,6 +2,11 @@
 
 unit_admin acts on their own unit(s); perf_office on every unit. Checks live here so that
 pages, the API and the CLI enforce the same rules.
+
+Role assignment (三权分立): the security administrator (sec_admin) assigns every role, the three
+separated admin roles included; unit administrators and the office keep handing out the ordinary
+roles within their reach. No person may hold two of sys_admin, sec_admin and audit_admin, and nobody
+grants or revokes their own roles.
 """
 
 from __future__ import annotations
@@ -19,12 +24,74 @@ from app.services.errors import T_, Forbidden, Invalid, NotFound
 # Roles a unit admin may hand out inside their unit; district roles need the office.
 UNIT_GRANTABLE = {Role.section_head, Role.unit_leader, Role.unit_principal, Role.unit_admin}
 OFFICE_GRANTABLE = UNIT_GRANTABLE | {Role.perf_office}
+# The separated admin duties: one person holds at most one of them.
+SEPARATED_ROLES = (Role.sys_admin, Role.sec_admin, Role.audit_admin)
+SECURITY_GRANTABLE = OFFICE_GRANTABLE | set(SEPARATED_ROLES)
+# Roles that read other people's appraisal content; none of them goes with a separated admin role.
+CONTENT_ROLES = frozenset(OFFICE_GRANTABLE)
+
+
+def _is_security_admin(actor: Actor) -> bool:
+    return Role.sec_admin in actor.scopes
+
+
+def grantable_roles(actor: Actor) -> set[Role]:
+    """The roles ``actor`` may grant and revoke."""
+    if _is_security_admin(actor):
+        return SECURITY_GRANTABLE
+    return OFFICE_GRANTABLE if actor.is_district_wide else UNIT_GRANTABLE
 
 
 def _require_admin(actor: Actor) -> set[int] | None:
+    if _is_security_admin(actor):
+        return None  # assigns roles district-wide; sees people and the tree, nothing of their appraisals
     if not (actor.has(Role.unit_admin) or actor.has(Role.perf_office)):
         raise Forbidden(T_("Only a unit administrator or the performance office can manage the organisation."))
     return managed_unit_ids(actor)
+
+
+def check_separation(session: Session, person: Person, role: Role) -> None:
+    """Refuse a role that would break the separation of duties (三权分立).
+
+    One person holds at most one of sys_admin, sec_admin and audit_admin, and none of those together
+    with a role that reads other people's appraisals (section head up to the office): otherwise the
+    system administrator, say, could read appraisal content through a second hat.
+    """
+    held = set(session.scalars(select(RoleAssignment.role).where(RoleAssignment.person_id == person.id)))
+    if role in SEPARATED_ROLES:
+        clash = [r for r in SEPARATED_ROLES if r in held and r is not role]
+        if clash:
+            raise Invalid(
+                T_(
+                    "%(name)s already holds the role %(held)s. One person may hold only one of the system, "
+                    "security and audit administrator roles (separation of duties); revoke %(held)s first or "
+                    "choose someone else.",
+                    name=person.name,
+                    held=clash[0].value,
+                ),
+                {"role": T_("Not combinable with %(held)s.", held=clash[0].value)},
+            )
+        clash = [r for r in CONTENT_ROLES if r in held]
+    elif role in CONTENT_ROLES:
+        clash = [r for r in SEPARATED_ROLES if r in held]
+    else:
+        clash = []
+    if clash:
+        raise Invalid(
+            T_(
+                "%(name)s holds the role %(held)s, which cannot be combined with %(role)s: an administrator of the "
+                "system, security or audit must not read appraisals (separation of duties).",
+                name=person.name,
+                held=clash[0].value,
+                role=role.value,
+            ),
+            {"role": T_("Not combinable with %(held)s.", held=clash[0].value)},
+        )
+
+
+def _not_self(actor: Actor, person: Person) -> None:
+    if actor.person_id is not None and actor.person_id == person.id:
+        raise Forbidden(T_("You cannot grant or revoke your own roles; ask the security administrator."))
 
 
 def visible_units(session: Session, actor: Actor) -> list[OrgUnit]:
@@ -113,9 +180,9 @@ def get_person(session: Session, actor: Actor, person_id: int) -> Person:
 def assign_role(session: Session, actor: Actor, person_id: int, role: Role, org_unit_id: int) -> RoleAssignment:
     """Grant ``role`` on an organisation node, checking the node's kind and the actor's reach."""
     person = get_person(session, actor, person_id)
-    grantable = OFFICE_GRANTABLE if actor.is_district_wide else UNIT_GRANTABLE
-    if role not in grantable:
-        raise Forbidden(f"You cannot grant the role {role.value}.")
+    if role not in grantable_roles(actor):
+        raise Forbidden(T_("You cannot grant the role %(role)s.", role=role.value))
+    _not_self(actor, person)
     node = session.get(OrgUnit, org_unit_id)
     if node is None:
         raise Invalid(T_("Choose where the role applies."), {"org_unit_id": T_("Unknown organisation node.")})
@@ -137,6 +204,7 @@ def assign_role(session: Session, actor: Actor, person_id: int, role: Role, org_
     )
     if existing is not None:
         return existing
+    check_separation(session, person, role)
     ra = RoleAssignment(person_id=person.id, role=role, org_unit_id=node.id)
     session.add(ra)
     session.flush()
@@ -151,10 +219,10 @@ def revoke_role(session: Session, actor: Actor, assignment_id: int) -> None:
     ra = session.get(RoleAssignment, assignment_id)
     if ra is None:
         raise NotFound(f"Role assignment {assignment_id} does not exist.")
-    get_person(session, actor, ra.person_id)
-    grantable = OFFICE_GRANTABLE if actor.is_district_wide else UNIT_GRANTABLE
-    if ra.role not in grantable:
-        raise Forbidden(f"You cannot revoke the role {ra.role.value}.")
+    person = get_person(session, actor, ra.person_id)
+    if ra.role not in grantable_roles(actor):
+        raise Forbidden(T_("You cannot revoke the role %(role)s.", role=ra.role.value))
+    _not_self(actor, person)
     node = ra.org_unit
     audit.record(
         session,
@@ -181,7 +249,7 @@ def _reassign_open_tasks(session: Session, node: OrgUnit) -> None:
 def assignable_nodes(session: Session, actor: Actor) -> list[OrgUnit]:
     """Nodes the actor may grant roles on: their units and sections, plus the district for the office."""
     nodes: list[OrgUnit] = []
-    if actor.is_district_wide:
+    if actor.is_district_wide or _is_security_admin(actor):
         nodes.extend(session.scalars(select(OrgUnit).where(OrgUnit.kind == OrgKind.district)))
     for unit in visible_units(session, actor):
         nodes.append(unit)

@@ -18,7 +18,50 @@ _PATTERNS = {
 PROCESS_PERIODS = {
     "indicator_setting": {"year"},
     "periodic_appraisal": {"week", "month", "quarter"},
+    "monthly_analysis": {"month"},
+    "evaluation_rating": {"quarter", "year"},
 }
+
+# Whom an instance of each process is about: a person (the default) or a unit (``subject_unit_id``).
+# A unit-subject process opens one instance per unit, not per person; cycles, status and the
+# designer's instance migration read this. Declared here, next to the periods, because it is as
+# much a fixed property of the shipped process as its period kind — the domain code behind it
+# (the report row of ``monthly_analysis``) is written for that subject, so the BPMN cannot change it.
+PROCESS_SUBJECTS = {
+    "monthly_analysis": "unit",
+    "publication": "unit",
+    "bonus_distribution": "unit",
+}
+
+# Processes that only their own domain service starts, because the instance belongs to a domain row
+# created with it (a bonus item, an evaluation round's rater, a publication snapshot, a distribution).
+# The generic starts — the inbox's "start a process", POST /api/v1/processes/<key>/start and cycle
+# opening — refuse them, pointing to the page that starts them.
+DOMAIN_STARTED = {
+    "bonus_deduction": T_("Propose bonus points or a deduction on the Bonus and deduction page."),
+    "evaluation_rating": T_("Rating sheets come from an evaluation round: open it on the Evaluation rounds page."),
+    "publication": T_("Prepare the publication on the Published results page."),
+    "bonus_distribution": T_("Create the distribution on the Bonus distribution page."),
+}
+
+
+def check_generic_start(process_key: str) -> None:
+    """Refuse a generic start of a process its domain starts itself (see ``DOMAIN_STARTED``)."""
+    where = DOMAIN_STARTED.get(process_key)
+    if where is not None:
+        raise Invalid(
+            T_("This process is not started directly. %(where)s", where=where), {"process": T_("Not started here.")}
+        )
+
+
+def generic_start_keys(names: dict[str, str]) -> dict[str, str]:
+    """The processes a person may start for themself from the inbox: person-subject, not domain-started."""
+    return {k: v for k, v in names.items() if k not in DOMAIN_STARTED and subject_kind(k) == "person"}
+
+
+def subject_kind(process_key: str) -> str:
+    """``"unit"`` if an instance of ``process_key`` is about a unit, else ``"person"``."""
+    return PROCESS_SUBJECTS.get(process_key, "person")
 
 
 def period_kind(key: str) -> str | None:

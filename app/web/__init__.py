@@ -45,10 +45,32 @@ def register_web(app: Flask) -> None:
     from app.web.processes import bp as processes_bp
 
     app.register_blueprint(processes_bp)
+    from app.web.analysis import bp as analysis_bp
+
+    app.register_blueprint(analysis_bp)
     from app.web.audit import bp as audit_bp
     from app.web.audit import is_writing_get
 
     app.register_blueprint(audit_bp)
+    from app.web.publication import bp as publication_bp
+
+    app.register_blueprint(publication_bp)
+    from app.web.bonus import bp as bonus_bp
+
+    app.register_blueprint(bonus_bp)
+    from app.web.results import bp as results_bp
+    from app.web.scheme import bp as scheme_bp
+
+    app.register_blueprint(results_bp)
+    app.register_blueprint(scheme_bp)
+    from app.web.evaluation import bp as evaluation_bp
+
+    app.register_blueprint(evaluation_bp)
+    from app.web.dashboard import bp as dashboard_bp
+    from app.web.dashboard.analytics import bp as analytics_bp
+
+    app.register_blueprint(dashboard_bp)
+    app.register_blueprint(analytics_bp)
 
     login_manager.login_view = "auth.login"
     login_manager.login_message = _l("Please log in to continue.")

@@ -59,6 +59,10 @@ NOTIFICATION_KINDS: dict[str, LazyString] = {
     "weekly_log": _l("Weekly log"),
     "weekly_log_missing": _l("Missing weekly log"),
     "publish_quarter": _l("Publish the quarter"),
+    "publication": _l("Results published"),
+    "objection": _l("Objection to published results"),
+    "objection_answer": _l("Answer to my objection"),
+    "differentiation": _l("Scores that do not differentiate"),
     "overdue_digest": _l("My overdue tasks"),
     "overdue_unit_digest": _l("Overdue tasks of my unit"),
 }

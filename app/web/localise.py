@@ -13,5 +13,8 @@ def localise(value: Any) -> Any:
     """Translate a ``Text`` (msgid + parameters); anything else passes through unchanged."""
     if isinstance(value, Text):
         translated = gettext(value.msgid)
-        return translated % value.params if value.params else translated
+        if not value.params:
+            return translated
+        # a parameter may itself be a message ("not started directly. <where to start it>")
+        return translated % {k: localise(v) for k, v in value.params.items()}
     return value

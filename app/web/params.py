@@ -8,13 +8,18 @@ value out of range is treated like any other non-integer: ``get(..., type=int)``
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeGuard
 
 from flask import Request
 from werkzeug.datastructures import ImmutableMultiDict
 from werkzeug.routing import IntegerConverter
 
 INT_MAX = 2**31 - 1  # PostgreSQL ``integer``; SQLite holds more, the bound is the same on both
+
+
+def is_id(value: object) -> TypeGuard[int]:
+    """True for an id a JSON body may name: a positive ``int`` (not ``bool``) an ``INTEGER`` column holds."""
+    return isinstance(value, int) and not isinstance(value, bool) and 0 < value <= INT_MAX
 
 
 class BoundedIntConverter(IntegerConverter):

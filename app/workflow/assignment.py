@@ -5,6 +5,12 @@ section; ``unit_principal`` and ``unit_admin`` on the subject's unit; ``perf_off
 the district. Nobody reviews themselves: when the subject is the only holder (a section
 head's own appraisal), the step goes up one level (逐级负责). When nobody holds the role,
 the task goes to the unit admin with a visible warning, never silently nowhere.
+
+A process may also have a *unit* as its subject (the monthly analysis report): then
+``unit_admin`` and ``unit_principal`` are held on that unit, ``perf_office`` on the district,
+and the person-relative lanes (``staff``, ``section_head``, ``unit_leader``) have nobody to
+point at, so they fall back like a vacancy. Vacancies go the same way as for a person: the
+unit admin, then the office, with a warning.
 """
 
 from __future__ import annotations
@@ -14,7 +20,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import OrgKind, OrgUnit, Person, PersonStatus, Role, RoleAssignment
+from app.models import OrgKind, OrgUnit, Person, PersonStatus, ProcessInstance, Role, RoleAssignment
 from app.services import uow_cache
 
 NEXT_LEVEL = {"section_head": "unit_leader", "unit_leader": "unit_principal"}
@@ -62,8 +68,45 @@ def _scope(role: str, subject: Person) -> int | None:
     return None
 
 
-def resolve(session: Session, lane_role: str, subject: Person) -> Assignment:
+Subject = Person | OrgUnit
+
+
+def subject_of(instance: ProcessInstance) -> Subject:
+    """The person or the unit a process instance is about."""
+    subject: Subject | None = instance.subject if instance.subject_id is not None else instance.subject_unit
+    if subject is None:
+        raise LookupError(f"process instance {instance.id} has no subject")
+    return subject
+
+
+def subject_scope(subject: Subject) -> tuple[int | None, int | None]:
+    """(unit id, section id) of a subject, as the inbox mirror stores them."""
+    if isinstance(subject, OrgUnit):
+        return subject.id, None
+    return (subject.section.parent_id if subject.section else None), subject.section_id
+
+
+def resolve_for_unit(session: Session, lane_role: str, unit: OrgUnit) -> Assignment:
+    """Who may act on a step in ``lane_role`` of a process whose subject is ``unit``."""
+    if lane_role in UNIT_ROLES or lane_role == "perf_office":
+        org_id = unit.id if lane_role in UNIT_ROLES else None
+        people = _holders(session, lane_role, org_id)
+        if people:
+            return Assignment(lane_role, org_id, tuple(people))
+    for fallback in ("unit_admin", "perf_office"):
+        if fallback == lane_role:
+            continue
+        org_id = unit.id if fallback == "unit_admin" else None
+        people = _holders(session, fallback, org_id)
+        if people:
+            return Assignment(fallback, org_id, tuple(people), f"vacant|{lane_role}|{fallback}")
+    return Assignment(lane_role, None, (), f"unassigned|{lane_role}|")
+
+
+def resolve(session: Session, lane_role: str, subject: Person | OrgUnit) -> Assignment:
     """Who may act on a step in ``lane_role`` for ``subject``; always at least one person when possible."""
+    if isinstance(subject, OrgUnit):
+        return resolve_for_unit(session, lane_role, subject)
     if lane_role == "staff":
         return Assignment("staff", subject.section_id, (subject.id,))
     role: str | None = lane_role
@@ -105,7 +148,9 @@ def reresolve_open_tasks(session: Session, org_unit_id: int) -> int:
     ).all()
     changed = 0
     for task in tasks:
-        subject = session.get(Person, task.subject_id)
+        subject: Subject | None = (
+            session.get(Person, task.subject_id) if task.subject_id is not None else task.instance.subject_unit
+        )
         if subject is None:
             continue
         who = resolve(session, task.lane_role, subject)

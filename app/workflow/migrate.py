@@ -16,8 +16,8 @@ from typing import Any
 from SpiffWorkflow.bpmn.serializer.workflow import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session, aliased
 from sqlalchemy.orm.exc import StaleDataError
 
 from app.models import (
@@ -58,11 +58,18 @@ class Report:
 
 
 def _in_scope(session: Session, target: ProcessDefinition) -> list[ProcessInstance]:
-    """Running instances of the key that new instances of their subject would start on ``target``."""
+    """Running instances of the key that new instances of their subject would start on ``target``.
+
+    The subject's unit decides which version applies: the unit itself for a process about a unit
+    (the monthly analysis report), the unit of the person's section for a process about a person.
+    A person without a section starts on the district-wide version, so only that one takes them.
+    """
+    section = aliased(OrgUnit)
+    unit_of = func.coalesce(ProcessInstance.subject_unit_id, section.parent_id)
     stmt = (
         select(ProcessInstance)
-        .join(Person, Person.id == ProcessInstance.subject_id)
-        .join(OrgUnit, OrgUnit.id == Person.section_id)
+        .outerjoin(Person, Person.id == ProcessInstance.subject_id)
+        .outerjoin(section, section.id == Person.section_id)
         .where(
             ProcessInstance.process_key == target.key,
             ProcessInstance.status == InstanceStatus.running,
@@ -71,10 +78,10 @@ def _in_scope(session: Session, target: ProcessDefinition) -> list[ProcessInstan
         .order_by(ProcessInstance.id)
     )
     if target.unit_id is not None:
-        return list(session.scalars(stmt.where(OrgUnit.parent_id == target.unit_id)))
+        return list(session.scalars(stmt.where(unit_of == target.unit_id)))
     variants = [u for u in designer.active_by_scope(session, target.key) if u is not None]
     if variants:
-        stmt = stmt.where(OrgUnit.parent_id.not_in(variants))
+        stmt = stmt.where(or_(unit_of.is_(None), unit_of.not_in(variants)))
     return list(session.scalars(stmt))
 
 
@@ -166,7 +173,7 @@ def migrate(session: Session, actor: Actor, key: str, target_id: int, instance_i
                 "to_version": target.version,
             },
         )
-        mirror.sync_tasks(session, instance, wf, new, instance.subject, outbox, now)
+        mirror.sync_tasks(session, instance, wf, new, assignment.subject_of(instance), outbox, now)
         _refresh_open_tasks(session, instance, new)
         try:
             session.flush()
@@ -188,7 +195,7 @@ def _refresh_open_tasks(session: Session, instance: ProcessInstance, new: Loaded
             continue
         row.step_name, row.form_key = step.name, step.form
         if row.lane_role != step.lane:
-            who = assignment.resolve(session, step.lane, instance.subject)
+            who = assignment.resolve(session, step.lane, assignment.subject_of(instance))
             row.lane_role, row.assigned_role = step.lane, who.role
             row.assigned_org_id, row.assignment_warning = who.org_id, who.warning
             row.candidates = [TaskCandidate(person_id=p) for p in who.person_ids]

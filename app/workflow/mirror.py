@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from app.models import (
     HumanTask,
     InstanceEvent,
+    OrgUnit,
     Person,
     ProcessInstance,
     TaskCandidate,
@@ -19,7 +20,7 @@ from app.models import (
 from app.services import notifications
 from app.workflow import assignment
 from app.workflow import engine as eng
-from app.workflow.definitions import LoadedDefinition
+from app.workflow.definitions import LoadedDefinition, StepMeta
 
 
 def due_at(duration: str | None, start: datetime) -> datetime | None:
@@ -50,7 +51,7 @@ def sync_tasks(
     instance: ProcessInstance,
     wf: Any,
     loaded: LoadedDefinition,
-    subject: Person,
+    subject: Person | OrgUnit,
     outbox: eng.Outbox,
     now: datetime,
     decision: str | None = None,
@@ -76,7 +77,8 @@ def sync_tasks(
             row.status = TaskStatus.cancelled
             row.completed_at = now
     known = {r.engine_task_id for r in open_rows}
-    unit_id = subject.section.parent_id if subject.section else None
+    unit_id, section_id = assignment.subject_scope(subject)
+    person_id = subject.id if isinstance(subject, Person) else None
     created: list[HumanTask] = []
     for engine_id, task in ready.items():
         if engine_id in known:
@@ -84,32 +86,16 @@ def sync_tasks(
         step = loaded.steps[eng.task_spec_id(task)]
         who = assignment.resolve(session, step.lane, subject)
         row = HumanTask(
-            instance_id=instance.id,
-            engine_task_id=engine_id,
-            process_key=instance.process_key,
-            step_id=step.id,
-            step_name=step.name,
-            subject_id=subject.id,
-            period=instance.period,
+            **task_values(instance.id, instance.process_key, instance.period, engine_id, step, who, now),
+            subject_id=person_id,
             unit_id=unit_id,
-            section_id=subject.section_id,
-            lane_role=step.lane,
-            assigned_role=who.role,
-            assigned_org_id=who.org_id,
-            assignment_warning=who.warning,
-            form_key=step.form,
-            status=TaskStatus.ready,
-            due_at=due_at(step.due, now),
-            created_at=now,
-            candidate_count=len(who.person_ids),
+            section_id=section_id,
         )
         row.candidates = [TaskCandidate(person_id=p) for p in who.person_ids]
         session.add(row)
         created.append(row)
-        kind = {"return": "returned", "appeal": "appeal"}.get(decision or "", "assigned")
-        if kind == "assigned" and step.form == "feedback_ack":
-            kind = "feedback"  # the result is back: acknowledge or appeal
-        notify(session, who.person_ids, kind, instance, f"{step.name} · {subject.name} · {instance.period}")
+        kind = notification_kind(step, decision)
+        notify(session, who.person_ids, kind, instance, task_text(step, subject, instance.period))
     for request in outbox.items:
         role = str(request.get("role", ""))
         kind = str(request.get("kind", "reminder"))
@@ -142,6 +128,48 @@ def sync_tasks(
     outbox.items.clear()
     session.flush()
     return created
+
+
+def task_values(
+    instance_id: int,
+    process_key: str,
+    period: str,
+    engine_task_id: str,
+    step: StepMeta,
+    who: assignment.Assignment,
+    now: datetime,
+) -> dict[str, Any]:
+    """The columns of a new READY ``human_task`` row but its subject's (``subject_id``, ``unit_id``,
+    ``section_id``); the ORM path and the bulk start (``bulk_start``) share them."""
+    return {
+        "instance_id": instance_id,
+        "engine_task_id": engine_task_id,
+        "process_key": process_key,
+        "step_id": step.id,
+        "step_name": step.name,
+        "period": period,
+        "lane_role": step.lane,
+        "assigned_role": who.role,
+        "assigned_org_id": who.org_id,
+        "assignment_warning": who.warning,
+        "form_key": step.form,
+        "status": TaskStatus.ready,
+        "due_at": due_at(step.due, now),
+        "created_at": now,
+        "candidate_count": len(who.person_ids),
+    }
+
+
+def notification_kind(step: StepMeta, decision: str | None) -> str:
+    """``returned`` after a return, ``appeal`` after an appeal, ``feedback`` for a result to acknowledge."""
+    kind = {"return": "returned", "appeal": "appeal"}.get(decision or "", "assigned")
+    if kind == "assigned" and step.form == "feedback_ack":
+        kind = "feedback"  # the result is back: acknowledge or appeal
+    return kind
+
+
+def task_text(step: StepMeta, subject: Person | OrgUnit, period: str) -> str:
+    return f"{step.name} · {subject.name} · {period}"
 
 
 def assignment_roles() -> set[str]:

@@ -19,6 +19,8 @@ from sqlalchemy.orm.exc import StaleDataError
 from app.models import (
     HumanTask,
     InstanceStatus,
+    OrgKind,
+    OrgUnit,
     Person,
     ProcessDefinition,
     ProcessInstance,
@@ -30,9 +32,9 @@ from app.models.base import utcnow
 from app.services import audit
 from app.services.actor import Actor
 from app.services.errors import T_, Conflict, Forbidden, Invalid, NotFound
-from app.services.periods import check_period
+from app.services.periods import check_period, subject_kind
+from app.workflow import assignment, hooks, mirror, repository
 from app.workflow import engine as eng
-from app.workflow import hooks, mirror, repository
 from forms import FORMS
 from forms.builder import validate_json
 
@@ -51,11 +53,28 @@ class CompletionResult:
     next_tasks: list[HumanTask]
 
 
-def _may_start_for(actor: Actor, subject: Person) -> bool:
-    if actor.is_system or actor.person_id == subject.id or actor.is_district_wide:
+def may_start_for(actor: Actor, subject: Person | OrgUnit) -> bool:
+    """The generic start right: the system and the office for anyone, a person for themself, the unit's
+    administrator or principal for the unit's people and the unit itself (cycle opening uses it too)."""
+    if actor.is_system or actor.is_district_wide:
         return True
-    unit_id = subject.section.parent_id if subject.section else None
+    if isinstance(subject, Person) and actor.person_id == subject.id:
+        return True
+    unit_id, _ = assignment.subject_scope(subject)
     return unit_id is not None and unit_id in actor.unit_ids_for(Role.unit_admin, Role.unit_principal)
+
+
+def _subject(session: Session, actor: Actor, subject_id: int | None, subject_unit_id: int | None) -> Person | OrgUnit:
+    if subject_unit_id is not None:
+        unit = session.get(OrgUnit, subject_unit_id)
+        if unit is None or unit.kind is not OrgKind.unit:
+            raise Invalid(T_("Choose the unit the process is for."), {"subject_unit_id": T_("Unknown unit.")})
+        return unit
+    subject_id = subject_id if subject_id is not None else actor.person_id
+    subject = session.get(Person, subject_id) if subject_id is not None else None
+    if subject is None:
+        raise Invalid(T_("Choose whom the process is for."), {"subject_id": T_("Unknown person.")})
+    return subject
 
 
 def start_process(
@@ -69,6 +88,8 @@ def start_process(
     data: dict[str, Any] | None = None,
     definition: ProcessDefinition | None = None,
     known_absent: bool = False,
+    subject_unit_id: int | None = None,
+    authorised: bool = False,
 ) -> StartResult:
     """Start ``process_key`` for a subject and period, or return the instance that already exists.
 
@@ -77,30 +98,40 @@ def start_process(
     Bulk callers (cycle opening) save per-person queries: ``definition`` is the active definition
     for the subject's unit they already resolved, and ``known_absent`` says they already found
     that no instance exists (a concurrent start is still caught by the unique key below).
+    ``subject_unit_id`` starts a process whose subject is a unit (the monthly analysis report).
+    ``authorised`` says the calling domain service has already checked a right of its own that the
+    generic rule (yourself, or people of a unit you administer) does not know, e.g. a section head
+    proposing a bonus for a member; the actor is still recorded as the starter.
     """
     period = check_period(process_key, period)
-    subject_id = subject_id if subject_id is not None else actor.person_id
-    subject = session.get(Person, subject_id) if subject_id is not None else None
-    if subject is None:
-        raise Invalid(T_("Choose whom the process is for."), {"subject_id": T_("Unknown person.")})
-    if not _may_start_for(actor, subject):
+    subject = _subject(session, actor, subject_id, subject_unit_id)
+    if not authorised and not may_start_for(actor, subject):
         raise Forbidden(T_("You may start a process only for yourself or for people of a unit you administer."))
+    is_unit = isinstance(subject, OrgUnit)
+    if is_unit != (subject_kind(process_key) == "unit"):
+        raise Invalid(
+            T_("This process is about a unit, not a person.")
+            if not is_unit
+            else T_("This process is about a person, not a unit."),
+            {"subject_id" if not is_unit else "subject_unit_id": T_("Wrong kind of subject.")},
+        )
+    key_column = "subject_unit_id" if is_unit else "subject_id"
     if not known_absent:
-        existing = _existing(session, process_key, subject.id, period, revision)
+        existing = _existing(session, process_key, subject.id, period, revision, key_column)
         if existing is not None:
             return StartResult(existing, False, _open_tasks(session, existing.id))
     if definition is None:
-        unit_id = subject.section.parent_id if subject.section else None
-        definition = repository.active_definition(session, process_key, unit_id)
+        definition = repository.active_definition(session, process_key, assignment.subject_scope(subject)[0])
     loaded = repository.loaded(definition)
     outbox = eng.Outbox()
-    wf = eng.new_workflow(loaded, {**(data or {}), "subject_id": subject.id, "period": period}, outbox)
+    wf = eng.new_workflow(loaded, {**(data or {}), key_column: subject.id, "period": period}, outbox)
     eng.advance(wf)
     now = utcnow()
     instance = ProcessInstance(
         definition_id=definition.id,
         process_key=process_key,
-        subject_id=subject.id,
+        subject_id=None if is_unit else subject.id,
+        subject_unit_id=subject.id if is_unit else None,
         period=period,
         revision=revision,
         status=InstanceStatus.running,
@@ -114,7 +145,7 @@ def start_process(
             session.add(instance)
             session.flush()
     except IntegrityError:
-        existing = _existing(session, process_key, subject.id, period, revision)
+        existing = _existing(session, process_key, subject.id, period, revision, key_column)
         if existing is None:
             raise
         return StartResult(existing, False, _open_tasks(session, existing.id))
@@ -122,15 +153,26 @@ def start_process(
     tasks = mirror.sync_tasks(session, instance, wf, loaded, subject, outbox, now, fresh=True)
     _finish_if_done(instance, wf, now)
     session.flush()
-    hooks.notify_listeners(session, instance, None, "started")
+    started = hooks.Started(
+        instance.id,
+        process_key,
+        instance.subject_id,
+        period,
+        now,
+        instance.status is InstanceStatus.completed,
+        tuple(t.form_key for t in tasks),
+    )
+    hooks.notify_started(session, process_key, [started], {instance.id: instance})
     return StartResult(instance, True, tasks)
 
 
-def _existing(session: Session, key: str, subject_id: int, period: str, revision: int = 0) -> ProcessInstance | None:
+def _existing(
+    session: Session, key: str, subject_id: int, period: str, revision: int = 0, column: str = "subject_id"
+) -> ProcessInstance | None:
     return session.scalar(
         select(ProcessInstance).where(
             ProcessInstance.process_key == key,
-            ProcessInstance.subject_id == subject_id,
+            getattr(ProcessInstance, column) == subject_id,
             ProcessInstance.period == period,
             ProcessInstance.revision == revision,
         )
@@ -282,7 +324,9 @@ def complete_task(session: Session, actor: Actor, task_id: int, payload: dict[st
         at=now,
         details={"task_id": task.id},
     )
-    next_tasks = mirror.sync_tasks(session, instance, wf, loaded, instance.subject, outbox, now, decision)
+    next_tasks = mirror.sync_tasks(
+        session, instance, wf, loaded, assignment.subject_of(instance), outbox, now, decision
+    )
     _save(session, instance, wf, now)
     audit.record(
         session,
@@ -339,7 +383,7 @@ def fire_due_timers(session: Session, now: datetime | None = None, limit: int = 
                 outbox = eng.Outbox()
                 wf = eng.load(loaded, instance.state, outbox)
                 eng.fire_timers(wf)
-                mirror.sync_tasks(session, instance, wf, loaded, instance.subject, outbox, now)
+                mirror.sync_tasks(session, instance, wf, loaded, assignment.subject_of(instance), outbox, now)
                 _save(session, instance, wf, now)
                 fired += 1
         except Conflict:

@@ -11,8 +11,8 @@ from sqlalchemy.orm import Session, joinedload
 from app.models import HumanTask, InstanceEvent, ProcessInstance, Role, TaskCandidate, TaskStatus
 from app.services.actor import Actor
 from app.services.errors import T_, Forbidden, NotFound
+from app.workflow import assignment, repository
 from app.workflow import engine as eng
-from app.workflow import repository
 from forms import FORMS
 
 
@@ -30,9 +30,7 @@ def can_view_instance(session: Session, actor: Actor, instance: ProcessInstance)
     """The subject, anyone who had a task in it, the subject's leaders and administrators, the office."""
     if actor.is_district_wide or instance.subject_id == actor.person_id:
         return True
-    subject = instance.subject
-    section_id = subject.section_id
-    unit_id = subject.section.parent_id if subject.section else None
+    unit_id, section_id = assignment.subject_scope(assignment.subject_of(instance))
     if section_id in actor.scopes.get(Role.section_head, ()) or section_id in actor.scopes.get(Role.unit_leader, ()):
         return True
     if unit_id is not None and unit_id in actor.unit_ids_for(Role.unit_admin, Role.unit_principal):

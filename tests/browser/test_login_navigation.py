@@ -8,6 +8,7 @@ member 2 of section 1 is the unit administrator, the others are plain staff.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -50,10 +51,12 @@ def test_unit_admin_opens_people_page(page, live_server, browser_login) -> None:
     expect(nav.locator('[data-nav="people"]')).to_have_count(1)
     expect(page.locator('#my-roles [data-role="unit_admin"]')).to_have_count(1)
 
+    nav.locator('[data-nav-group="admin"]').click()  # the drop-down holding the administration pages
     with page.expect_navigation():
         nav.locator('[data-nav="people"]').click()
     assert _path(page) == "/org/people"
-    expect(nav.locator('[data-nav="people"]')).to_have_class("nav-link active")
+    expect(nav.locator('[data-nav="people"]')).to_have_class("dropdown-item active")
+    expect(nav.locator('[data-nav-group="admin"]')).to_have_class(re.compile(r"\bactive\b"))
 
     rows = page.locator("#people-table tbody tr")
     # 龙景街道: 3 in the leadership team + 4 sections of 6; one page of 50.

@@ -101,6 +101,7 @@ def test_office_adds_a_step_and_deploys_it_for_one_unit(page, live_server, brows
     _complete(page, running, RUNNING_STAFF)  # waits at the section head's score, on version 1
 
     browser_login(page, live_server, OFFICE)
+    page.locator('[data-nav-group="office"]').click()  # the performance office's drop-down
     page.locator('[data-nav="processes"]').click()
     with page.expect_navigation():
         page.locator(f'#process-list tr[data-process="{KEY}"] a').first.click()

@@ -68,6 +68,17 @@ def end_of_local_day(day: date) -> datetime:
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=policy().tz).astimezone(UTC)
 
 
+def last_local_day(end: datetime | None) -> date | None:
+    """The last local day of a window whose ``end`` is exclusive (as stored by ``end_of_local_day``).
+
+    Deadlines are kept as the first instant after the window (2026-12-01 00:00), which compares
+    simply with ``now``; people are shown the last day they may still act (2026-11-30).
+    """
+    if end is None:
+        return None
+    return local_date(end - timedelta(microseconds=1))
+
+
 # --- weeks and periods -------------------------------------------------------------------------
 
 

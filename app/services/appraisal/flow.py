@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -83,6 +83,42 @@ def handle_feedback(session: Session, actor: Actor, task: HumanTask, payload: di
     return data
 
 
+def _record_status(waiting_forms: Sequence[str]) -> RecordStatus | None:
+    """The record status the first waiting appraisal step means (``None``: no appraisal step waits)."""
+    return next((FORM_STATUS[f] for f in waiting_forms if f in FORM_STATUS), None)
+
+
+def on_started(session: Session, started: Sequence[hooks.Started]) -> None:
+    """Create the records of new instances, each in its final state, all in one insert.
+
+    The start half of ``on_progress`` (which ``hooks.register_start_listener`` replaces on start):
+    a new record is at the step that waits, archived if the process already ended.
+    """
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+    for s in started:
+        values: dict[str, Any] = {
+            "person_id": s.subject_id,
+            "period": s.period,
+            "instance_id": s.instance_id,
+            "status": RecordStatus.summary,
+            "created_at": s.created_at,
+            "updated_at": now,
+        }
+        status = _record_status(s.waiting_forms)
+        if s.completed:
+            values.update(status=RecordStatus.archived, archived_at=now)
+        elif status is not None:
+            values["status"] = status
+            if status is RecordStatus.feedback:
+                values["feedback_at"] = now
+                values["appeal_deadline"] = common.end_of_local_day(
+                    common.local_date(now) + timedelta(days=common.policy().appeal_days)
+                )
+        rows.append(values)
+    records.create_started(session, rows)
+
+
 def on_progress(session: Session, instance: ProcessInstance, task: HumanTask | None, decision: str | None) -> None:
     """Move the record along with the process; archive it when the process is done."""
     record = records.for_instance(session, instance)
@@ -95,7 +131,7 @@ def on_progress(session: Session, instance: ProcessInstance, task: HumanTask | N
         waiting = session.scalars(
             select(HumanTask.form_key).where(HumanTask.instance_id == instance.id, HumanTask.status == TaskStatus.ready)
         ).all()
-        status = next((FORM_STATUS[f] for f in waiting if f in FORM_STATUS), None)
+        status = _record_status(waiting)
         if status is RecordStatus.feedback and record.status is not RecordStatus.feedback:
             days = common.policy().appeal_days
             record.feedback_at = now
@@ -164,4 +200,4 @@ def register(config: Mapping[str, Any] | None = None) -> None:
     hooks.register_task_handler("appraisal_score", handle_score, score_context)
     hooks.register_task_handler("appraisal_review", handle_review, score_context)
     hooks.register_task_handler("feedback_ack", handle_feedback, feedback_context)
-    hooks.register_listener(PROCESS, on_progress)
+    hooks.register_start_listener(PROCESS, on_progress, on_started)

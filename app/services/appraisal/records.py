@@ -7,11 +7,12 @@ that reaches the database by another path.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import event, inspect, select
+from sqlalchemy import event, insert, inspect, select
 from sqlalchemy.orm import Session
 
 from app.models import (
@@ -96,6 +97,16 @@ def for_instance(session: Session, instance: ProcessInstance) -> AppraisalRecord
         session.add(record)
         session.flush()
     return record
+
+
+def create_started(session: Session, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert the records of newly started instances (column values by ``flow.on_started``) in one statement.
+
+    A Core insert on the session's connection: a cycle opening creates thousands of records and
+    none of them is read back in the same unit of work.
+    """
+    if rows:
+        session.connection().execute(insert(AppraisalRecord), list(rows))
 
 
 def get_record(session: Session, actor: Actor, record_id: int) -> AppraisalRecord:

@@ -55,6 +55,7 @@ def _link(session: Session, instance: ProcessInstance) -> IndicatorSetVersion:
     version = version_for_instance(session, instance)
     if version is not None:
         return version
+    assert instance.subject is not None  # indicator setting is always about a person
     s = sets.ensure_set(session, instance.subject, _year(instance))
     wanted = instance.revision + 1  # revision 0 drafts version 1; an adjustment run N drafts version N+1
     version = next((v for v in s.versions if v.number == wanted), None)
@@ -80,6 +81,7 @@ def handle_draft(session: Session, actor: Actor, task: HumanTask, payload: dict[
     unknown = set(payload) - {"indicators", "note"}
     if unknown:
         raise Invalid(T_("Some fields need attention."), {k: T_("Unknown field for this form.") for k in unknown})
+    assert instance.subject is not None  # indicator setting is always about a person
     check = sets.check_rows(session, instance.subject, _year(instance), payload.get("indicators"))
     if not check.ok:
         raise Invalid(T_("The indicators do not meet the rules yet."), check.all_errors())

@@ -9,7 +9,7 @@ from typing import Any, TypeVar
 from flask import Blueprint, current_app, g, jsonify, request
 
 from app.extensions import csrf, current_session
-from app.services import accounts, security
+from app.services import accounts, security, totp
 from app.services.actor import Actor, actor_for_user
 from app.services.errors import Invalid
 from app.web.api.openapi import build_spec
@@ -56,22 +56,31 @@ def json_body() -> dict[str, Any]:
 @bp.post("/auth/token")
 def issue_token() -> Any:
     body = json_body()
-    username, password = body.get("username"), body.get("password")
-    if not isinstance(username, str) or not isinstance(password, str):
+    username, password, otp = body.get("username"), body.get("password"), body.get("otp")
+    if not isinstance(username, str) or not isinstance(password, str) or not isinstance(otp, str | None):
         fields = {k: "Required, as a string." for k in ("username", "password") if not isinstance(body.get(k), str)}
-        raise Invalid("Send username and password.", fields)
-    result = security.login(
-        current_session(),
-        username,
-        password,
-        request.remote_addr,
-        security.SecurityPolicy.from_config(current_app.config),
-    )
+        if not isinstance(otp, str | None):
+            fields["otp"] = "The 6-digit code, as a string."
+        raise Invalid("Send username and password (and otp when the account has a second factor).", fields)
+    policy = security.SecurityPolicy.load(current_session(), current_app.config)
+    result = security.login(current_session(), username, password, request.remote_addr, policy, otp=otp)
     account = result.user
-    if account is None:
+    if result.outcome is not security.LoginOutcome.ok or account is None:
         g.force_commit = True  # the failed attempt and the lockout counter must outlive this 401
         status = 429 if result.outcome is security.LoginOutcome.address_blocked else 401
-        return api_error(status, "unauthorized" if status == 401 else "too_many_attempts", str(result.message))
+        code = {429: "too_many_attempts"}.get(status, "unauthorized")
+        if result.outcome is security.LoginOutcome.otp_required:
+            code = "otp_required"
+        return api_error(status, code, str(result.message))
+    if totp.must_enrol(
+        actor_for_user(current_session(), account), account, policy.totp_enabled, policy.totp_required_roles
+    ):
+        return api_error(
+            403,
+            "second_factor_required",
+            "Your role requires a second factor: set it up in the browser (/account/second-factor), "
+            "then send the code as 'otp'.",
+        )
     token, expires = accounts.issue_token(current_session(), account, current_app.config["API_TOKEN_HOURS"])
     return jsonify({"token": token, "expires_at": expires.isoformat()})
 
@@ -108,4 +117,16 @@ def _method(_exc: Exception) -> Any:
 
 
 # The endpoint modules register their routes on ``bp`` when imported.
-from app.web.api import appraisal, indicators, matrix, processes, tasks  # noqa: E402,F401
+from app.web.api import (  # noqa: E402,F401
+    analysis,
+    appraisal,
+    bonus,
+    evaluation,
+    indicators,
+    matrix,
+    processes,
+    publication,
+    results,
+    schemes,
+    tasks,
+)

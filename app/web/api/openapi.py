@@ -48,8 +48,10 @@ register_paths(
                 },
                 "responses": {
                     "200": json_response("A token", ref("Token")),
-                    "401": error_response("Wrong credentials"),
+                    "401": error_response("Wrong credentials or code; code otp_required when the account needs one"),
+                    "403": error_response("The account's role requires a second factor it has not set up"),
                     "422": error_response("Missing fields"),
+                    "429": error_response("Too many failed attempts from this address"),
                 },
             }
         },
@@ -88,7 +90,11 @@ register_paths(
         "Credentials": {
             "type": "object",
             "required": ["username", "password"],
-            "properties": {"username": {"type": "string"}, "password": {"type": "string"}},
+            "properties": {
+                "username": {"type": "string"},
+                "password": {"type": "string"},
+                "otp": {"type": "string", "description": "The current TOTP code, for accounts with a second factor"},
+            },
         },
         "Token": {
             "type": "object",

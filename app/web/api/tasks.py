@@ -9,6 +9,7 @@ from flask import jsonify, request
 from app.extensions import current_session
 from app.models import HumanTask, InstanceStatus, ProcessInstance
 from app.services.errors import Conflict, Invalid
+from app.services.periods import check_generic_start
 from app.web.api import bp, current_actor, json_body, token_required
 from app.web.api.openapi import error_response, json_response, ref, register_paths
 from app.workflow import hooks, inbox, repository, runtime, views
@@ -24,7 +25,7 @@ def task_json(task: HumanTask, names: dict[str, str] | None = None) -> dict[str,
         "process_name": names.get(task.process_key, task.process_key),
         "step_id": task.step_id,
         "step_name": task.step_name,
-        "subject": {"id": task.subject_id, "name": task.subject.name},
+        "subject": {"id": task.subject_id, "name": task.subject_name},
         "period": task.period,
         "form": task.form_key,
         "status": task.status.value,
@@ -104,6 +105,7 @@ def start_process(key: str) -> Any:
     names = repository.process_names(current_session())
     if key not in names:
         return jsonify({"error": {"code": "not_found", "message": f"There is no process '{key}'."}}), 404
+    check_generic_start(key)
     # check_period refuses anything that is not a period string, with the message the API returns
     result = runtime.start_process(current_session(), current_actor(), key, body.get("period"), subject_id)  # type: ignore[arg-type]
     if not result.created:
@@ -133,7 +135,7 @@ def get_instance(instance_id: int) -> Any:
             "process_key": inst.process_key,
             "version": inst.definition.version,
             "status": status,
-            "subject": {"id": inst.subject_id, "name": inst.subject.name},
+            "subject": {"id": inst.subject_id, "name": inst.subject_name},
             "period": inst.period,
             "created_at": inst.created_at.isoformat(),
             "completed_at": inst.completed_at.isoformat() if inst.completed_at else None,

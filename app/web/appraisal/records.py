@@ -27,7 +27,14 @@ def records_index() -> Any:
     years = sorted(
         {int(r.period[:4]) for r in records.list_records(current_session(), actor, person.id, None)}, reverse=True
     )
-    return render_template("appraisal/records.html", person=person, records=found, year=year, years=years)
+    return render_template(
+        "appraisal/records.html",
+        person=person,
+        records=found,
+        year=year,
+        years=years,
+        appeal_last_day=common.last_local_day,
+    )
 
 
 @bp.get("/records/<int:record_id>")
@@ -48,4 +55,6 @@ def record(record_id: int) -> Any:
         waiting=waiting,
         mine=mine,
         now=utcnow(),
+        # the deadline is stored as the instant the window closes; people are shown its last day
+        appeal_last_day=common.last_local_day,
     )

@@ -129,7 +129,7 @@ def task(task_id: int) -> Any:
             flash(localise(exc.message), "warning")
             return redirect(url_for(PAGE, task_id=task_id))
         else:
-            flash(_("Done: %(step)s for %(name)s.", step=item.step_name, name=item.subject.name), "success")
+            flash(_("Done: %(step)s for %(name)s.", step=item.step_name, name=item.subject_name), "success")
             nxt = result.next_tasks[0] if result.next_tasks else None
             if nxt is not None and runtime.is_candidate(current_session(), nxt, actor.person_id):
                 return redirect(url_for("inbox.task", task_id=nxt.id))

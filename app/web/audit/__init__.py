@@ -2,6 +2,11 @@
 
 ``writes_on_get`` marks a GET view that records an audit event (exports): its transaction must begin
 as a writer (see ``app.db.READ_ONLY``) so the append is serialised like any other write.
+
+Two events are recorded here for every route at once, so no blueprint can forget them: a refused
+request (any 403, page or API, with its path) and a file download (any attachment answered 200 by a
+view that does not audit its own export). The request's own transaction is finished first (a 403
+rolls back, a download commits its reads), then the event is written and committed on its own.
 """
 
 from __future__ import annotations
@@ -12,14 +17,14 @@ from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from flask import Blueprint, Flask, current_app, g, render_template, request, send_file
+from flask import Blueprint, Flask, Response, current_app, g, render_template, request, send_file
 from flask_login import current_user, login_required
+from sqlalchemy.exc import SQLAlchemyError
 
+from app.db import READ_ONLY
 from app.extensions import current_session
-from app.models import Role
 from app.models.audit import RESULTS
 from app.services import audit
-from app.services.errors import T_, Forbidden
 
 bp = Blueprint("audit", __name__, url_prefix="/audit")
 
@@ -40,6 +45,7 @@ def is_writing_get(app: Flask, endpoint: str | None) -> bool:
 @bp.before_app_request
 def _remember_remote_addr() -> None:
     g.audit_addr_token = audit.REMOTE_ADDR.set(request.remote_addr)
+    g.audit_export_token = audit.EXPORT_RECORDED.set(False)
 
 
 @bp.teardown_app_request
@@ -47,12 +53,54 @@ def _forget_remote_addr(_exc: BaseException | None) -> None:
     token = g.pop("audit_addr_token", None)
     if token is not None:
         audit.REMOTE_ADDR.reset(token)
+    export_token = g.pop("audit_export_token", None)
+    if export_token is not None:
+        audit.EXPORT_RECORDED.reset(export_token)
+
+
+@bp.after_app_request
+def _audit_denials_and_downloads(response: Response) -> Response:
+    status = response.status_code
+    disposition = response.headers.get("Content-Disposition", "")
+    if status == 403:
+        action, result = "access.denied", "denied"
+    elif status == 200 and disposition.startswith("attachment") and not audit.EXPORT_RECORDED.get():
+        action, result = "export.download", "success"  # a download whose view did not record its own export
+    else:
+        return response
+    details: dict[str, Any] = {"method": request.method, "endpoint": request.endpoint}
+    if request.query_string:
+        details["query"] = request.query_string.decode("utf-8", "replace")[:500]
+    if action == "export.download":
+        details["file"] = response.headers.get("Content-Disposition", "")[:300]
+    session = current_session()
+    if status == 403 or g.get("rollback_only"):
+        session.rollback()
+    else:
+        session.commit()
+    token = READ_ONLY.set(False)  # the event is a write: on SQLite its transaction must begin IMMEDIATE
+    try:
+        actor = _request_actor()
+        audit.record(session, actor, action, "url", request.path[:128], result, details)
+        session.commit()
+    except SQLAlchemyError:
+        session.rollback()
+        current_app.logger.exception("could not record %s for %s", action, request.path)
+    finally:
+        READ_ONLY.reset(token)
+    return response
+
+
+def _request_actor() -> Any:
+    """The browser user's or the API token's actor, or ``None`` for an anonymous request."""
+    if request.path.startswith("/api/"):
+        return g.get("actor")
+    return current_user.actor if current_user.is_authenticated else None
 
 
 def _require_auditor() -> None:
-    # Deliberately not ``actor.has``: no other role, however broad, reads the trail (三权分立).
-    if Role.audit_admin not in current_user.actor.scopes:
-        raise Forbidden(T_("Only the audit administrator may read the audit trail."))
+    # Checked before the filters are parsed; the service checks again (it is the rule's home).
+    audit.require_auditor(current_user.actor)
 
 
 def _day(name: str) -> date | None:
@@ -89,13 +137,17 @@ def index() -> Any:
     _require_auditor()
     filters, chosen = _filters()
     page = audit.search(
-        current_session(), filters, request.args.get("page", 1, type=int), current_app.config.get("PAGE_SIZE", 50)
+        current_session(),
+        filters,
+        request.args.get("page", 1, type=int),
+        current_app.config.get("PAGE_SIZE", 50),
+        actor=current_user.actor,
     )
     return render_template(
         "audit/index.html",
         page=page,
         filters=chosen,
-        actions=audit.actions(current_session()),
+        actions=audit.actions(current_session(), actor=current_user.actor),
         results=RESULTS,
     )
 
@@ -106,7 +158,7 @@ def index() -> Any:
 def export() -> Any:
     _require_auditor()
     filters, chosen = _filters()
-    data, count = audit.export_workbook(current_session(), filters)
+    data, count = audit.export_workbook(current_session(), filters, actor=current_user.actor)
     audit.record(
         current_session(), current_user.actor, "export.audit", "audit_event", None, "success", {**chosen, "rows": count}
     )

@@ -1,7 +1,13 @@
-"""Login, logout and language choice."""
+"""Login (with the optional TOTP second step), logout, password change and language choice.
+
+A password that is right for an account with a second factor does not log in: the signed Flask
+session remembers only *which account* passed the first step and *when* (for ``OTP_STEP_MINUTES``);
+no server-side session exists and ``current_user`` stays anonymous until the code is verified.
+"""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -14,6 +20,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length
 
 from app.extensions import current_session
+from app.models import UserAccount
 from app.services import accounts, audit, security
 from app.services.errors import Invalid
 from app.web.current import CurrentUser
@@ -29,9 +36,51 @@ class LoginForm(FlaskForm):
 
 
 def _safe_next(target: str | None) -> str:
-    if target and not urlsplit(target).netloc and target.startswith("/") and not target.startswith("//"):
+    """``target`` when it is a path on this site, else the home page (no open redirect after login).
+
+    Browsers read a backslash as a slash and drop tabs and newlines, so ``/\\evil.example``, or a tab
+    between two slashes, would leave the site although it does not start with ``//``: such targets are refused.
+    """
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and target.isprintable()
+        and not urlsplit(target).netloc
+    ):
         return target
     return url_for("main.home")
+
+
+OTP_STEP_MINUTES = 5  # how long a right password waits for its code
+
+
+def policy() -> security.SecurityPolicy:
+    """The security policy in force for this request (settings plus the security administrator's changes)."""
+    if "security_policy" not in g:
+        g.security_policy = security.SecurityPolicy.load(current_session(), current_app.config)
+    rules: security.SecurityPolicy = g.security_policy
+    return rules
+
+
+def _fresh_session() -> None:
+    lang = session.get("lang")
+    session.clear()  # a new session id at each step: nothing from before carries over
+    if lang:
+        session["lang"] = lang
+
+
+def _start(account: UserAccount, next_url: str | None) -> Any:
+    _fresh_session()
+    row = accounts.start_session(current_session(), account, current_app.config["SESSION_HOURS"], request.remote_addr)
+    session["sid"] = row.id
+    session.permanent = True
+    login_user(CurrentUser(account, row.id))
+    if account.must_change_password:
+        flash(_("Please choose a new password before you go on."), "warning")
+        return redirect(url_for("auth.change_password"))
+    return redirect(_safe_next(next_url))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -41,33 +90,58 @@ def login() -> Any:
     form = LoginForm()
     if form.validate_on_submit():
         result = security.login(
-            current_session(),
-            form.username.data or "",
-            form.password.data or "",
-            request.remote_addr,
-            security.SecurityPolicy.from_config(current_app.config),
+            current_session(), form.username.data or "", form.password.data or "", request.remote_addr, policy()
         )
         account = result.user
+        if result.outcome is security.LoginOutcome.otp_required and account is not None:
+            _fresh_session()
+            session["otp_user"], session["otp_at"] = account.id, int(time.time())
+            session["otp_next"] = _safe_next(request.args.get("next"))
+            return redirect(url_for("auth.login_otp"))
         if account is None:
             g.force_commit = True  # the failed attempt and the lockout counter must outlive this 401
             flash(localise(result.message), "danger")
             return render_template("auth/login.html", form=form), 401
-        lang = session.get("lang")
-        session.clear()  # a new session id at login: nothing from before carries over
-        if lang:
-            session["lang"] = lang
-        row = accounts.start_session(
-            current_session(), account, current_app.config["SESSION_HOURS"], request.remote_addr
-        )
-        session["sid"] = row.id
-        session.permanent = True
-        login_user(CurrentUser(account, row.id))
-        if account.must_change_password:
-            flash(_("Please choose a new password before you go on."), "warning")
-            return redirect(url_for("auth.change_password"))
-        return redirect(_safe_next(request.args.get("next")))
+        return _start(account, request.args.get("next"))
     status = 422 if request.method == "POST" else 200
     return render_template("auth/login.html", form=form), status
+
+
+class OtpForm(FlaskForm):
+    code = StringField(_l("Verification code"), validators=[DataRequired(), Length(max=16)])
+
+
+def _pending_account() -> UserAccount | None:
+    """The account whose password was accepted a moment ago in this browser, if still waiting for its code."""
+    user_id, at = session.get("otp_user"), session.get("otp_at")
+    if not isinstance(user_id, int) or not isinstance(at, int) or time.time() - at > OTP_STEP_MINUTES * 60:
+        return None
+    account = current_session().get(UserAccount, user_id)
+    return account if account is not None and account.active and account.totp_enrolled else None
+
+
+@bp.route("/login/otp", methods=["GET", "POST"])
+def login_otp() -> Any:
+    if current_user.is_authenticated:
+        return redirect(url_for("main.home"))
+    account = _pending_account()
+    if account is None:
+        _fresh_session()
+        flash(_("Log in with your username and password first."), "warning")
+        return redirect(url_for("auth.login"))
+    form = OtpForm()
+    if form.validate_on_submit():
+        result = security.second_factor(current_session(), account, form.code.data, request.remote_addr, policy())
+        if result.outcome is security.LoginOutcome.ok:
+            return _start(account, session.get("otp_next"))
+        g.force_commit = True  # the failure counts towards the lockout even though this answer is an error
+        flash(localise(result.message), "danger")
+        if result.outcome in (security.LoginOutcome.locked, security.LoginOutcome.address_blocked):
+            _fresh_session()
+            return redirect(url_for("auth.login"))
+        return render_template("auth/otp.html", form=form), 401
+    status = 422 if request.method == "POST" else 200
+    return render_template("auth/otp.html", form=form), status
 
 
 class ChangePasswordForm(FlaskForm):
@@ -80,20 +154,21 @@ class ChangePasswordForm(FlaskForm):
 @login_required
 def change_password() -> Any:
     form = ChangePasswordForm()
-    policy = security.SecurityPolicy.from_config(current_app.config)
+    rules = policy()
     if form.validate_on_submit():
         try:
             security.change_password(
-                current_session(), current_user.account, form.current.data or "", form.new.data or "", policy
+                current_session(), current_user.account, form.current.data or "", form.new.data or "", rules
             )
         except Invalid as exc:
+            g.force_commit = True  # keep the audit event of the refused change; nothing else was written
             for name, message in exc.fields.items():
                 form[name].errors = [*form[name].errors, message]
-            return render_template("auth/password.html", form=form, policy=policy), 422
+            return render_template("auth/password.html", form=form, policy=rules), 422
         flash(_("Your password has been changed."), "success")
         return redirect(url_for("main.home"))
     status = 422 if request.method == "POST" else 200
-    return render_template("auth/password.html", form=form, policy=policy), status
+    return render_template("auth/password.html", form=form, policy=rules), status
 
 
 @bp.route("/logout", methods=["POST"])
@@ -114,3 +189,7 @@ def set_language(code: str) -> Any:
         if current_user.is_authenticated:
             current_user.account.locale = code
     return redirect(_safe_next(request.form.get("next") or (request.referrer and urlsplit(request.referrer).path)))
+
+
+# The routes of these modules register on ``bp`` when imported.
+from app.web.auth import admin, second_factor  # noqa: E402,F401

@@ -18,12 +18,12 @@ from app.extensions import current_session, db
 from app.models import Role
 from app.services import cycles
 from app.services.errors import T_, Forbidden, Invalid, NotFound
-from app.services.periods import month_before
+from app.services.periods import month_before, subject_kind
 from app.web.localise import localise
 
 bp = Blueprint("cycles", __name__, url_prefix="/office")
 
-PROCESSES = ("periodic_appraisal",)
+PROCESSES = ("periodic_appraisal", "monthly_analysis")  # the second is about units: one row, one instance each
 RUN_NOW_WAIT = 20.0  # seconds the page waits for a "run now" before it says the job goes on in the background
 
 JOB_STATUS = {
@@ -86,6 +86,7 @@ def office() -> Any:
         period=period,
         process=process,
         processes=PROCESSES,
+        unit_subject=subject_kind(process) == "unit",
         form=FlaskForm(),
         counts_text=_counts_text,
     ), status

@@ -14,6 +14,7 @@ from app.extensions import current_session, db
 from app.models import TaskStatus
 from app.models.base import utcnow
 from app.services.errors import Conflict, Forbidden, Invalid
+from app.services.periods import check_generic_start, generic_start_keys
 from app.web.localise import localise
 from app.workflow import inbox, repository, runtime, views
 from forms import FORMS
@@ -63,6 +64,7 @@ def tasks() -> Any:
         counts=inbox.counts(current_session(), actor),
         filters=filters,
         names=repository.process_names(current_session()),
+        startable=generic_start_keys(repository.process_names(current_session())),
         now=utcnow(),
         org_options=inbox.filter_options(current_session(), actor, scope),
         instances=inbox.instances_about(current_session(), actor.person_id)
@@ -105,7 +107,7 @@ def task(task_id: int) -> Any:
                 flash(localise(exc.message), "warning")
                 return redirect(url_for("inbox.task", task_id=task_id))
             else:
-                flash(_("Done: %(step)s for %(name)s.", step=item.step_name, name=item.subject.name), "success")
+                flash(_("Done: %(step)s for %(name)s.", step=item.step_name, name=item.subject_name), "success")
                 nxt = result.next_tasks[0] if result.next_tasks else None
                 if nxt is not None and runtime.is_candidate(current_session(), nxt, actor.person_id):
                     return redirect(url_for("inbox.task", task_id=nxt.id))
@@ -168,6 +170,7 @@ def start() -> Any:
         flash(_("Choose a process."), "warning")
         return redirect(url_for("inbox.tasks", scope="related"))
     try:
+        check_generic_start(key)
         result = runtime.start_process(current_session(), current_user.actor, key, request.form.get("period", ""))
     except Invalid as exc:
         db.session.rollback()

@@ -1,14 +1,11 @@
-"""The home page: who I am, my roles, and where my work is."""
+"""The home page: the dashboard of the user's widest role (app/web/dashboard), else who I am and where to go."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template
-from flask_login import current_user, login_required
-
-from app.extensions import current_session
-from app.services import accounts
+from flask import Blueprint
+from flask_login import login_required
 
 bp = Blueprint("main", __name__)
 
@@ -16,5 +13,6 @@ bp = Blueprint("main", __name__)
 @bp.route("/")
 @login_required
 def home() -> Any:
-    roles = accounts.describe_roles(current_session(), current_user.account)
-    return render_template("main/home.html", roles=roles)
+    from app.web.dashboard import render_home
+
+    return render_home()

@@ -1,8 +1,8 @@
 """Wording of notifications in the reader's language (the page) or the district's (e-mail).
 
 Workflow messages store their text (step · person · period, from the BPMN). The scheduler's
-messages store their facts in ``data`` and are worded here, so they read in the language of
-whoever reads them.
+messages and those of the quarterly publication (published, objection, answer) store their facts
+in ``data`` and are worded here, so they read in the language of whoever reads them.
 """
 
 from __future__ import annotations
@@ -20,6 +20,12 @@ TEMPLATES: dict[str, LazyString] = {
     "weekly_log": _l("Write your weekly log for %(week)s."),
     "weekly_log_missing": _l("Your weekly log for %(week)s is missing; write it now (it will show as late)."),
     "publish_quarter": _l("Publish the results of %(quarter)s for %(unit)s."),
+    "publication": _l("%(unit)s published the results of %(quarter)s; objections can be filed until %(until)s."),
+    "objection": _l("%(unit)s %(quarter)s: %(person)s objects to the published result; please answer."),
+    "objection_answer": _l("%(unit)s %(quarter)s: your objection to the published result was answered."),
+    "differentiation": _l(
+        "%(unit)s %(period)s: the scores given by %(reviewer)s do not differentiate; see the scoring flags."
+    ),
     "overdue_digest": _l("%(count)s of your tasks are overdue (%(date)s)."),
     "overdue_unit_digest": _l("%(unit)s: %(count)s tasks are overdue (%(date)s)."),
 }

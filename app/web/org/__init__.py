@@ -30,7 +30,7 @@ class RoleForm(FlaskForm):
 def _role_form() -> RoleForm:
     actor = current_user.actor
     form = RoleForm()
-    grantable = org_service.OFFICE_GRANTABLE if actor.is_district_wide else org_service.UNIT_GRANTABLE
+    grantable = org_service.grantable_roles(actor)
     form.role.choices = [SelectChoice(r.value, role_label(r)) for r in Role if r in grantable]
     nodes = org_service.assignable_nodes(current_session(), actor)
     form.org_unit_id.choices = [
