@@ -337,3 +337,17 @@ def test_office_moves_running_reports_onto_a_new_version_of_their_unit(
     assert sign.step_id == "principal_sign" and {c.person_id for c in sign.candidates} == {principal.person_id}
     assert at_draft.status is ReportStatus.approving
     assert session.get(ProcessInstance, at_approve.instance_id).definition.version == 1
+
+
+def test_the_draft_task_is_on_the_unit_admins_own_dashboard(session: Any) -> None:
+    """A task about a unit (no person subject) is listed among "My tasks", named after the unit."""
+    from app.services.dashboard import staff as staff_dashboard
+
+    unit = _unit(session)
+    admin = _actor(session, "unit_admin")
+    report, _ = reports.open_report(session, _actor(session, "perf_office"), unit.id, MONTH)
+    task = _ready(session, report)
+    dash = staff_dashboard.staff_dashboard(session, admin, MONTH[:4])
+    mine = {r["task_id"]: r for r in dash.panel("my_tasks").table.rows}
+    assert task.id in mine
+    assert mine[task.id]["subject"] == unit.name and mine[task.id]["period"] == MONTH

@@ -293,6 +293,12 @@ def test_an_archived_record_refuses_every_change(client, session, api_token, tmp
     with pytest.raises(records.Archived):
         session.flush()
     session.rollback()
+    record = _record(session, instance_id)
+    session.expire(record)  # not read since the last commit: the guard must still see "archived"
+    record.status, record.score = RecordStatus.scoring, Decimal(1)
+    with pytest.raises(records.Archived):
+        session.flush()
+    session.rollback()
     assert _record(session, instance_id).score == Decimal(90)
     assert logs.archived_record_for_week(session, me.person_id, month_week) is not None
     assert [e.content for e in logs.find_log(session, me.person_id, month_week).entries] == ["本月工作"]

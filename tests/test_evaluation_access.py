@@ -111,6 +111,24 @@ def test_a_single_other_rater_leaves_only_the_score(session: Any) -> None:
     assert view.result is not None and view.result.score == D("50.00")
 
 
+def test_a_single_other_raters_dimensions_reach_neither_the_view_nor_the_api(
+    session: Any, client: Any, api_token: Any
+) -> None:
+    row = _open(session)
+    me = _staff(session)
+    head = _raters_of(session, row.id, me.id)["leader"][0]
+    lone = dict(zip(DIMENSIONS, (41, 52, 63, 74, 85), strict=True))  # the head's ratings, each one recognisable
+    rate_all(session, head, "2026-Q3", {me.id: lone})
+    evaluation.close_round(session, SYSTEM, row.id)
+    view = evaluation_views.my_result(session, actor_of(session, person_id=me.id), "2026-Q3")
+    assert view.details_withheld and view.result is not None
+    assert set(view.result.by_dimension.values()) == {None} and view.result.by_group["leader"] is None
+    session.commit()
+    body = client.get("/api/v1/evaluation/results/2026-Q3", headers=api_token("staff")).get_json()
+    assert body["details_withheld"] and set(body["by_dimension"].values()) == {None}
+    assert not {f"{v}.00" for v in lone.values()} & set(body["by_dimension"].values())
+
+
 def test_completion_names_who_has_not_submitted_without_scores(session: Any) -> None:
     row = _open(session)
     me = _staff(session)

@@ -113,3 +113,20 @@ def test_principal_confirms_but_staff_may_not(session: Any, graded: dict[str, An
     principal = actor_for_user(session, demo_account(session, "unit_principal"))
     with pytest.raises(Conflict):
         grading.confirm_grades(session, principal, unit.id, "2026-Q4")
+
+
+def test_grades_wait_for_the_quarters_evaluation_round_to_close(session: Any, graded: dict[str, Any]) -> None:
+    """The total carries the evaluation score: while the round is open it may still change."""
+    from app.services.actor import SYSTEM
+    from app.services.appraisal import evaluation
+
+    unit = graded["unit"]
+    a, c = graded["a"].id, graded["c"].id
+    row = evaluation.open_round(session, SYSTEM, unit.id, "2026-Q4").round
+    with pytest.raises(Conflict, match="still open"):
+        grading.confirm_grades(session, OFFICE, unit.id, "2026-Q4", {a: "good", c: "good"})
+    assert all(r.status is ResultStatus.draft for r in results.period_results(session, unit.id, "2026-Q4"))
+    evaluation.close_round(session, SYSTEM, row.id)
+    results.compute_period_results(session, OFFICE, unit.id, "2026-Q4")
+    confirmed = grading.confirm_grades(session, OFFICE, unit.id, "2026-Q4", {a: "good", c: "good"})
+    assert {r.status for r in confirmed} == {ResultStatus.confirmed}

@@ -156,6 +156,34 @@ def test_published_rows_cannot_be_changed_through_the_orm(session) -> None:
         session.flush()
 
 
+def test_published_rows_cannot_leave_through_the_collection(session) -> None:
+    add_results(session)
+    pub = published(session)
+    session.commit()
+    count = len(pub.rows)
+    pub.rows.remove(pub.rows[-1])  # delete-orphan: the row loses its parent before the flush
+    with pytest.raises(publication.Frozen):
+        session.flush()
+    session.rollback()
+    pub = session.get(type(pub), pub.id)
+    pub.rows.clear()
+    with pytest.raises(publication.Frozen):
+        session.flush()
+    session.rollback()
+    assert len(session.get(type(pub), pub.id).rows) == count
+
+
+def test_a_superseded_publication_stays_superseded_even_when_changed_unloaded(session) -> None:
+    add_results(session)
+    first = published(session)
+    published(session, reason="第二名加分项漏计，更正总分")
+    session.commit()
+    session.expire(first)  # the status is set without having been read
+    first.status = PublicationStatus.published
+    with pytest.raises(publication.Frozen):
+        session.flush()
+
+
 def test_a_correction_is_a_new_revision_with_a_reason_and_both_stay_visible(session) -> None:
     add_results(session)
     first = published(session)

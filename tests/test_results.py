@@ -110,6 +110,21 @@ def test_confirmed_results_are_frozen(session: Any, make_person: Any) -> None:
     assert stored is None or stored.total == D("60.00")
 
 
+def test_a_confirmed_result_set_back_to_draft_unread_is_still_refused(session: Any, make_person: Any) -> None:
+    unit = unit_of(session)
+    person = make_person("ljjd-1")
+    months(session, person, "2026-Q4", "60")
+    [result] = [
+        r for r in results.compute_period_results(session, OFFICE, unit.id, "2026-Q4") if r.person_id == person.id
+    ]
+    result.status = ResultStatus.confirmed
+    session.flush()
+    session.expire(result)  # as after a commit: the status is set without having been read
+    result.status, result.total = ResultStatus.draft, D(99)
+    with pytest.raises(results.Confirmed):
+        session.flush()
+
+
 def test_recompute_after_confirmation_is_refused(session: Any, make_person: Any) -> None:
     unit = unit_of(session)
     person = make_person("ljjd-1")

@@ -113,7 +113,10 @@ class AppraisalRecord(Base):
     period: Mapped[str] = mapped_column(String(16), index=True)
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id", ondelete="CASCADE"), unique=True)
     status: Mapped[RecordStatus] = mapped_column(
-        Enum(RecordStatus, native_enum=False, length=16), default=RecordStatus.summary, index=True
+        Enum(RecordStatus, native_enum=False, length=16),
+        default=RecordStatus.summary,
+        index=True,
+        active_history=True,  # the archive guard sees the old status even when the row was not read first
     )
     # 月小结
     summary: Mapped[str | None] = mapped_column(Text)

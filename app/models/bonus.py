@@ -53,7 +53,10 @@ class BonusItem(Base):
     occurred_on: Mapped[date] = mapped_column(Date)
     reason: Mapped[str] = mapped_column(Text)
     status: Mapped[BonusStatus] = mapped_column(
-        Enum(BonusStatus, native_enum=False, length=16), default=BonusStatus.proposed, index=True
+        Enum(BonusStatus, native_enum=False, length=16),
+        default=BonusStatus.proposed,
+        index=True,
+        active_history=True,  # the freeze guard sees the old status even when the row was not read first
     )
     proposed_by_id: Mapped[int] = mapped_column(ForeignKey("person.id"))
     proposed_at: Mapped[datetime] = mapped_column(default=utcnow)

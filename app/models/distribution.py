@@ -43,7 +43,10 @@ class BonusDistribution(Base):
     method: Mapped[str] = mapped_column(String(16))  # scheme.DISTRIBUTION_METHODS
     grade_coefficients: Mapped[dict[str, Any]] = mapped_column(JSON)  # grade -> coefficient text, as used
     status: Mapped[DistributionStatus] = mapped_column(
-        Enum(DistributionStatus, native_enum=False, length=16), default=DistributionStatus.draft, index=True
+        Enum(DistributionStatus, native_enum=False, length=16),
+        default=DistributionStatus.draft,
+        index=True,
+        active_history=True,  # the flush guard needs the loaded status even when it was expired before a change
     )
     reason: Mapped[str | None] = mapped_column(Text)  # why a correction was needed (revision > 0)
     note: Mapped[str | None] = mapped_column(Text)

@@ -41,7 +41,10 @@ class Publication(Base):
     period: Mapped[str] = mapped_column(String(16))  # a quarter, "2026-Q4"
     revision: Mapped[int] = mapped_column(Integer, default=0)  # 0 first publication, 1.. corrections
     status: Mapped[PublicationStatus] = mapped_column(
-        Enum(PublicationStatus, native_enum=False, length=16), default=PublicationStatus.draft, index=True
+        Enum(PublicationStatus, native_enum=False, length=16),
+        default=PublicationStatus.draft,
+        index=True,
+        active_history=True,  # the flush guard needs the loaded status even when it was expired before a change
     )
     reason: Mapped[str | None] = mapped_column(Text)  # why a correction was needed (revision > 0)
     supersedes_id: Mapped[int | None] = mapped_column(ForeignKey("publication.id"))

@@ -59,7 +59,10 @@ class PeriodResult(Base):
     formula: Mapped[str] = mapped_column(Text)  # the total's formula with the person's numbers
     sources: Mapped[str] = mapped_column(Text)  # JSON: months/quarters used and missing, bonus item ids
     status: Mapped[ResultStatus] = mapped_column(
-        Enum(ResultStatus, native_enum=False, length=16), default=ResultStatus.draft, index=True
+        Enum(ResultStatus, native_enum=False, length=16),
+        default=ResultStatus.draft,
+        index=True,
+        active_history=True,  # the flush guard needs the loaded status even when it was expired before a change
     )
     computed_at: Mapped[datetime] = mapped_column(default=utcnow)
     computed_by_id: Mapped[int | None] = mapped_column(ForeignKey("person.id"))

@@ -126,6 +126,10 @@ class HumanTask(Base):
         Index("ix_human_task_status_process", "status", "process_key"),
         Index("ix_human_task_completed_by", "completed_by_id", "completed_at"),
         Index("ix_human_task_subject", "subject_id", "status"),
+        # dashboards and report figures: a unit's open (and overdue) work among a million archived rows
+        Index("ix_human_task_unit_open", "unit_id", "status", "due_at"),
+        # a process's open tasks, and analytics joining instances to their tasks
+        Index("ix_human_task_instance_status", "instance_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -25,9 +25,16 @@ def cancel_instance(session: Session, actor: Actor, instance_id: int, reason: st
     """Cancel ``instance_id`` if it is still running; return False if it had already ended.
 
     The status flips through a conditional UPDATE, so a concurrent completion or cancel cannot
-    both win: the instance row's lock (taken by ``with_for_update``) orders them.
+    both win: the instance row's lock (taken by ``with_for_update``) orders them. A copy the session
+    already holds is refreshed under that lock: read before another transaction ended the instance,
+    it would look running (and a locking ``get`` refuses its stale version with ``StaleDataError``).
     """
-    instance = session.get(ProcessInstance, instance_id, with_for_update=True)
+    held = session.identity_map.get(session.identity_key(ProcessInstance, instance_id))
+    if held is not None:
+        session.refresh(held, with_for_update=True)
+        instance: ProcessInstance | None = held
+    else:
+        instance = session.get(ProcessInstance, instance_id, with_for_update=True)
     if instance is None:
         raise NotFound(T_("Process instance %(id)s does not exist.", id=instance_id))
     if instance.status is not InstanceStatus.running:

@@ -1,9 +1,9 @@
 """`make bench`: build a synthetic district and print one JSON line per figure.
 
-    python -m tests.bench [--staff 10000] [--archived 1000000] [--samples 300] [--only cycle]
+    python -m tests.bench [--staff 10000] [--archived 1000000] [--samples 300] [--only cycle] [--database URL]
 
-SQLite in a temporary file by default; with BENCH_DATABASE_URL (PostgreSQL) the run uses that
-database and DROPS ITS public SCHEMA first — point it at a scratch database only.
+SQLite in a temporary file, then, when BENCH_DATABASE_URL is set, PostgreSQL — each in its own process.
+The PostgreSQL run DROPS the public SCHEMA of that database first: point it at a scratch database only.
 """
 
 from __future__ import annotations
@@ -11,6 +11,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
+import sys
 import tempfile
 import time
 import uuid
@@ -74,9 +76,21 @@ def main() -> None:
     parser.add_argument(
         "--only", choices=("all", "cycle"), default="all", help="cycle: stop after the cycle opening figures"
     )
+    parser.add_argument(
+        "--database",
+        help="one SQLAlchemy URL to measure; by default SQLite, then BENCH_DATABASE_URL (PostgreSQL) when it is set",
+    )
     args = parser.parse_args()
+    if args.database is None:
+        # each database in its own process, so one run's caches and pools cannot flatter the other's figures
+        urls = [f"sqlite:///{tempfile.mkdtemp(prefix='jixiao-bench-')}/bench.db"]
+        if os.environ.get("BENCH_DATABASE_URL"):
+            urls.append(os.environ["BENCH_DATABASE_URL"])
+        for url in urls:
+            subprocess.run([sys.executable, "-m", "tests.bench", *sys.argv[1:], "--database", url], check=True)
+        return
 
-    url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{tempfile.mkdtemp(prefix='jixiao-bench-')}/bench.db"
+    url = args.database
     dbname = "postgresql" if url.startswith("postgresql") else "sqlite"
     reset(url)
 

@@ -26,7 +26,6 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
 from sqlalchemy import inspect, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from app.models import BonusDistribution, BonusShare, DistributionStatus, OrgUnit
@@ -259,14 +258,7 @@ def create_distribution(
         created_by_id=actor.person_id,
         created_at=utcnow(),
     )
-    try:
-        with session.begin_nested():  # someone else prepared the same revision at this moment
-            session.add(dist)
-            session.flush()
-    except IntegrityError as exc:
-        raise Conflict(
-            T_("Someone else started this for %(period)s at the same moment; reload the page.", period=quarter)
-        ) from exc
+    publication.add_revision(session, dist, quarter)
     compute(session, dist)
     from app.workflow import runtime
 

@@ -16,7 +16,7 @@ Anonymity (综合测评 must be anonymous to the person rated):
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -181,19 +181,32 @@ def my_result(session: Session, actor: Actor, period: str) -> MyResult:
     others = counts["leader"] + counts["peer"]
     if counts["self"]:
         out.groups.append(GroupView("self", counts["self"], result.by_group["self"], _own(session, row.id, person_id)))
+    present = [g for g in ("leader", "peer") if counts[g]]
     if others < MIN_GROUP_SIZE:
         out.details_withheld = True
-        return out
-    present = [g for g in ("leader", "peer") if counts[g]]
-    if all(counts[g] >= MIN_GROUP_SIZE for g in present):
+    elif all(counts[g] >= MIN_GROUP_SIZE for g in present):
         means = _group_means(session, row.id, person_id)
         for g in present:
             out.groups.append(GroupView(g, counts[g], result.by_group[g], means.get(g, {})))
     else:
         out.merged = True
         out.groups.append(GroupView("others", others))
-    out.comments = _comments(session, row.id, person_id)
+    if not out.details_withheld:
+        out.comments = _comments(session, row.id, person_id)
+    out.result = _withhold(result, out)
     return out
+
+
+def _withhold(result: EvaluationResult, view: MyResult) -> EvaluationResult:
+    """The aggregate without what the view withholds, so no page or API can hand it out by mistake.
+
+    With few raters the weighted means per dimension give a lone leader's or colleague's ratings
+    away (the ratee knows their own); a group shown merged keeps its own score to itself.
+    """
+    shown = {g.key for g in view.groups}
+    by_group = {g: (v if g in shown else None) for g, v in result.by_group.items()}
+    by_dimension = dict.fromkeys(result.by_dimension) if view.details_withheld else result.by_dimension
+    return replace(result, by_group=by_group, by_dimension=by_dimension)
 
 
 def _submitted(round_id: int, person_id: int) -> list[Any]:

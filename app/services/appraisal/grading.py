@@ -22,12 +22,14 @@ from dataclasses import dataclass
 from decimal import ROUND_FLOOR, Decimal
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from app.models import PeriodResult, Person, ResultKind, ResultStatus
+from app.models import EvaluationRound, PeriodResult, Person, ResultKind, ResultStatus, RoundStatus
 from app.models.base import utcnow
 from app.services import audit
 from app.services.actor import Actor
+from app.services.appraisal.evaluation import round_period
 from app.services.appraisal.results import check_may_confirm, detail, get_unit, period_results
 from app.services.appraisal.scheme import ANNUAL_GRADES, PERIOD_GRADES, Scheme, scheme_for
 from app.services.errors import T_, Conflict, Invalid, NotFound
@@ -162,6 +164,24 @@ def _parse_choices(choices: dict[Any, Any], q: Quota, found: list[Candidate]) ->
     return keep
 
 
+def _check_evaluation_closed(session: Session, unit_id: int, scheme: Scheme, quarter: str) -> None:
+    """A quarter's grades rest on its evaluation score: confirm only once the round is final."""
+    key = round_period(scheme, quarter)
+    if key is None:
+        return
+    status = session.scalar(
+        select(EvaluationRound.status).where(EvaluationRound.unit_id == unit_id, EvaluationRound.period == key)
+    )
+    if status is RoundStatus.open:
+        raise Conflict(
+            T_(
+                "The evaluation round %(period)s is still open, so its scores may still change: close it, "
+                "compute the results again, then confirm.",
+                period=key,
+            )
+        )
+
+
 def confirm_grades(
     session: Session, actor: Actor, unit_id: int, period: str, choices: dict[Any, Any] | None = None
 ) -> list[PeriodResult]:
@@ -180,6 +200,8 @@ def confirm_grades(
     if any(r.status is ResultStatus.confirmed for r in rows):
         raise Conflict(T_("The results of %(period)s are already confirmed.", period=period))
     scheme = scheme_for(session, unit_id, int(period[:4]))
+    if kind is ResultKind.quarter:
+        _check_evaluation_closed(session, unit_id, scheme, period)
     q = quota(scheme, kind, rows)
     decision: dict[str, Any] | None = None
     if q.exceeded:

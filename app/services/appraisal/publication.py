@@ -208,6 +208,19 @@ def current(session: Session, unit_id: int, period: str) -> Publication | None:
     )
 
 
+def add_revision(session: Session, row: Any, quarter: str) -> None:
+    """Insert a new revision (publication or distribution); its unique (unit, period, revision)
+    turns a concurrent preparation of the same revision into a Conflict instead of a duplicate."""
+    try:
+        with session.begin_nested():
+            session.add(row)
+            session.flush()
+    except IntegrityError as exc:
+        raise Conflict(
+            T_("Someone else started this for %(period)s at the same moment; reload the page.", period=quarter)
+        ) from exc
+
+
 def prepare_publication(
     session: Session, actor: Actor, unit_id: int, period: object, reason: str | None = None
 ) -> Publication:
@@ -249,14 +262,7 @@ def prepare_publication(
         prepared_by_id=actor.person_id,
         created_at=utcnow(),
     )
-    try:
-        with session.begin_nested():  # someone else prepared the same revision at this moment
-            session.add(publication)
-            session.flush()
-    except IntegrityError as exc:
-        raise Conflict(
-            T_("Someone else started this for %(period)s at the same moment; reload the page.", period=quarter)
-        ) from exc
+    add_revision(session, publication, quarter)
     take_snapshot(session, publication)
     from app.workflow import runtime  # the engine is loaded only when a process starts
 

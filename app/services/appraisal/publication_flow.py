@@ -139,26 +139,44 @@ def _loaded_status(obj: Publication) -> PublicationStatus | None:
     return history.deleted[0] if history.deleted else obj.status
 
 
-# A published publication may only be marked superseded (by its correction).
-_MAY_CHANGE = {"status", "superseded_at", "rows"}
+# A published publication may only be marked superseded (by its correction); a superseded one never changes.
+_MAY_CHANGE = {"status", "superseded_at"}
+
+
+def _refuse_publication_change(session: Session, obj: Publication) -> None:
+    loaded = _loaded_status(obj)
+    if loaded not in publication.FROZEN:
+        return
+    if obj in session.deleted:
+        raise publication.frozen_error(obj)
+    changed = {a.key for a in inspect(obj).attrs if a.history.has_changes()}
+    if not changed:
+        return
+    if loaded is PublicationStatus.superseded or changed - _MAY_CHANGE or obj.status not in publication.FROZEN:
+        raise publication.frozen_error(obj)
+
+
+def _parents(session: Session, row: PublicationRow) -> list[Publication]:
+    """The row's publication now and as loaded: a row taken out of a collection (delete-orphan) or
+    moved to another publication has lost its current parent, but the loaded one still counts."""
+    state = inspect(row)
+    found = [row.publication, *state.attrs.publication.history.deleted]
+    ids = {row.publication_id, *state.attrs.publication_id.history.deleted} - {None}
+    found += [session.get(Publication, i) for i in ids]
+    return [p for p in found if p is not None]
 
 
 def _guard(session: Session, _context: Any, _instances: Any) -> None:
     for obj in [*session.dirty, *session.deleted]:
-        if isinstance(obj, Publication) and _loaded_status(obj) in publication.FROZEN:
-            if obj in session.deleted:
-                raise publication.frozen_error(obj)
-            state = inspect(obj)
-            changed = {a.key for a in state.attrs if a.history.has_changes()}
-            if changed - _MAY_CHANGE or obj.status not in publication.FROZEN:
-                raise publication.frozen_error(obj)
+        if isinstance(obj, Publication):
+            _refuse_publication_change(session, obj)
     for obj in [*session.new, *session.dirty, *session.deleted]:
         if isinstance(obj, PublicationRow):
-            parent = obj.publication
-            if parent is not None and _loaded_status(parent) in publication.FROZEN:
-                if obj in session.dirty and not session.is_modified(obj, include_collections=False):
-                    continue
-                raise publication.frozen_error(parent)
+            if obj in session.dirty and not session.is_modified(obj, include_collections=False):
+                continue  # an objection added to the row
+            frozen = next((p for p in _parents(session, obj) if _loaded_status(p) in publication.FROZEN), None)
+            if frozen is not None:
+                raise publication.frozen_error(frozen)
     distribution.check_frozen(session)
 
 

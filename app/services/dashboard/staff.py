@@ -6,14 +6,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import and_, func, select
+from sqlalchemy.orm import Session, aliased
 
 from app.models import (
     AppraisalRecord,
     HumanTask,
     IndicatorItem,
     LogEntry,
+    OrgUnit,
     Person,
     TaskCandidate,
     TaskStatus,
@@ -42,10 +43,19 @@ Ctx = tuple[Session, int, str, datetime]  # session, person id, year, now
 
 def my_tasks(ctx: Ctx) -> Panel:
     session, person_id, _, now = ctx
+    # a task is about a person or, for a process about a unit (the monthly analysis report), the unit
+    subject_unit = aliased(OrgUnit)
     rows = session.execute(
-        select(HumanTask.id, HumanTask.step_name, HumanTask.period, HumanTask.due_at, Person.name)
+        select(
+            HumanTask.id,
+            HumanTask.step_name,
+            HumanTask.period,
+            HumanTask.due_at,
+            func.coalesce(Person.name, subject_unit.name),
+        )
         .join(TaskCandidate, TaskCandidate.task_id == HumanTask.id)
-        .join(Person, HumanTask.subject_id == Person.id)
+        .outerjoin(Person, HumanTask.subject_id == Person.id)
+        .outerjoin(subject_unit, and_(HumanTask.subject_id.is_(None), subject_unit.id == HumanTask.unit_id))
         .where(TaskCandidate.person_id == person_id, HumanTask.status == TaskStatus.ready)
         .order_by(HumanTask.due_at.is_(None), HumanTask.due_at, HumanTask.id)
         .limit(50)
