@@ -18,14 +18,17 @@ import re
 import shutil
 import threading
 from collections.abc import Callable, Generator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 import pytest
 
 from app.services.demo import DEMO_PASSWORD
+
+T = TypeVar("T")
 
 ROOT = Path(__file__).resolve().parents[2]
 BROWSER_DIR = Path(__file__).resolve().parent
@@ -115,9 +118,16 @@ def chromium_path() -> str:
     return path
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """Base URL (``http://127.0.0.1:<port>``) of a threaded Jixiao server with the demo district."""
+@contextmanager
+def demo_server(
+    tmp: Path, prepare: Callable[[Any], T] | None = None, name: str = "jixiao-live-server"
+) -> Iterator[tuple[str, T | None]]:
+    """A threaded Jixiao server on a fresh SQLite file with the demo district, and what ``prepare`` returned.
+
+    ``prepare(session)`` runs after the demo is loaded and before serving (its work is committed): a
+    module that needs history the shared ``live_server`` must not see (a simulated quarter, a driven
+    month) builds its own server with it.
+    """
     from flask_migrate import upgrade
     from werkzeug.serving import make_server
 
@@ -125,7 +135,6 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     from app.extensions import db
     from app.services.demo import seed_demo
 
-    tmp = tmp_path_factory.mktemp("browser")
     application = create_app(
         {
             "ENV": "testing",
@@ -137,20 +146,28 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with application.app_context():
         upgrade(directory=str(ROOT / "migrations"))
         seed_demo(db.session)
+        prepared = prepare(db.session) if prepare is not None else None
         db.session.commit()
         db.session.remove()
 
     server = make_server("127.0.0.1", 0, application, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="jixiao-live-server", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_port}"
+        yield f"http://127.0.0.1:{server.server_port}", prepared
     finally:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
         with application.app_context():
             db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """Base URL (``http://127.0.0.1:<port>``) of a threaded Jixiao server with the demo district."""
+    with demo_server(tmp_path_factory.mktemp("browser")) as (url, _):
+        yield url
 
 
 # --- the browser ---------------------------------------------------------------------------

@@ -8,62 +8,41 @@ page are saved in test-artifacts/ as the issue's evidence.
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.conftest import ARTIFACTS, ROOT, browser_login
+from tests.browser.conftest import ARTIFACTS, browser_login, demo_server
+
+
+def _simulated_quarter(tmp: Path) -> Callable[[Any], None]:
+    def prepare(session: Any) -> None:
+        from sqlalchemy import select
+
+        from app.models import OrgUnit
+        from app.services.actor import SYSTEM
+        from app.services.appraisal.common import local_today
+        from app.services.appraisal.results import compute_period_results
+        from app.services.dashboard.grades import quarter_of
+        from app.services.demo_activity import simulate_quarter
+
+        done = simulate_quarter(session, local_today(datetime.now(UTC)), evidence_store=tmp / "evidence")
+        # the quarter of the simulation's second (complete) month gets its results computed, as a unit would
+        unit = session.scalar(select(OrgUnit).where(OrgUnit.code == "ljjd"))
+        compute_period_results(session, SYSTEM, unit.id, quarter_of(done.months[1]))
+
+    return prepare
 
 
 @pytest.fixture(scope="module")
 def quarter_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    from flask_migrate import upgrade
-    from sqlalchemy import select
-    from werkzeug.serving import make_server
-
-    from app import create_app
-    from app.extensions import db
-    from app.models import OrgUnit
-    from app.services.actor import SYSTEM
-    from app.services.appraisal.common import local_today
-    from app.services.appraisal.results import compute_period_results
-    from app.services.dashboard.grades import quarter_of
-    from app.services.demo import seed_demo
-    from app.services.demo_activity import simulate_quarter
-
     tmp = tmp_path_factory.mktemp("dashboards")
-    application = create_app(
-        {
-            "ENV": "testing",
-            "DATABASE_URL": f"sqlite:///{tmp}/quarter.db",
-            "WTF_CSRF_ENABLED": True,
-            "SCHEDULER_ENABLED": False,
-        }
-    )
-    with application.app_context():
-        upgrade(directory=str(ROOT / "migrations"))
-        seed_demo(db.session)
-        done = simulate_quarter(db.session, local_today(datetime.now(UTC)), evidence_store=tmp / "evidence")
-        # the quarter of the simulation's second (complete) month gets its results computed, as a unit would
-        unit = db.session.scalar(select(OrgUnit).where(OrgUnit.code == "ljjd"))
-        compute_period_results(db.session, SYSTEM, unit.id, quarter_of(done.months[1]))
-        db.session.commit()
-        db.session.remove()
-    server = make_server("127.0.0.1", 0, application, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="jixiao-quarter-server", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_port}"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-        with application.app_context():
-            db.engine.dispose()
+    with demo_server(tmp, _simulated_quarter(tmp), name="jixiao-quarter-server") as (url, _):
+        yield url
 
 
 def _numbers(page: Any, panel: str) -> list[float]:

@@ -14,7 +14,6 @@ test-artifacts/pilot-*.png.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -23,7 +22,7 @@ import pytest
 from playwright.sync_api import expect
 
 from app.services.appraisal import common
-from tests.browser.conftest import ARTIFACTS, ROOT, browser_login
+from tests.browser.conftest import ARTIFACTS, browser_login, demo_server
 from tests.test_pilot_api import APPRAISAL, MONTHS, QUARTER, SCORES, score_body
 
 pytestmark = pytest.mark.browser
@@ -85,48 +84,24 @@ def _drive_month(session: Any, unit_id: int, month: str, n: int, skip: str | Non
             )
 
 
+def _three_months(session: Any) -> int:
+    """Months 1–2 for everyone and month 3 for all but PERSON, through the engine; the unit's id."""
+    from sqlalchemy import select
+
+    from app.models import OrgUnit
+
+    unit = session.scalar(select(OrgUnit).where(OrgUnit.code == "jgsw"))
+    _drive_month(session, unit.id, MONTHS[0], 0)
+    _drive_month(session, unit.id, MONTHS[1], 1)
+    _drive_month(session, unit.id, MONTHS[2], 2, skip=PERSON)
+    return unit.id
+
+
 @pytest.fixture(scope="module")
 def pilot(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Pilot]:
-    from flask_migrate import upgrade
-    from sqlalchemy import select
-    from werkzeug.serving import make_server
-
-    from app import create_app
-    from app.extensions import db
-    from app.models import OrgUnit
-    from app.services.demo import seed_demo
-
-    tmp = tmp_path_factory.mktemp("pilot")
-    application = create_app(
-        {
-            "ENV": "testing",
-            "DATABASE_URL": f"sqlite:///{tmp}/pilot.db",
-            "WTF_CSRF_ENABLED": True,
-            "SCHEDULER_ENABLED": False,
-        }
-    )
-    with application.app_context():
-        upgrade(directory=str(ROOT / "migrations"))
-        session = db.session
-        seed_demo(session)
-        unit = session.scalar(select(OrgUnit).where(OrgUnit.code == "jgsw"))
-        _drive_month(session, unit.id, MONTHS[0], 0)
-        _drive_month(session, unit.id, MONTHS[1], 1)
-        _drive_month(session, unit.id, MONTHS[2], 2, skip=PERSON)
-        unit_id = unit.id
-        session.commit()
-        db.session.remove()
-    server = make_server("127.0.0.1", 0, application, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="jixiao-pilot-server", daemon=True)
-    thread.start()
-    try:
-        yield Pilot(f"http://127.0.0.1:{server.server_port}", unit_id, len(SCORES))
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-        with application.app_context():
-            db.engine.dispose()
+    with demo_server(tmp_path_factory.mktemp("pilot"), _three_months, name="jixiao-pilot-server") as (url, unit_id):
+        assert unit_id is not None
+        yield Pilot(url, unit_id, len(SCORES))
 
 
 def _shot(page: Any, name: str) -> None:

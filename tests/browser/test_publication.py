@@ -12,7 +12,6 @@ with amounts that add up to the pool. Screenshots go to test-artifacts/.
 from __future__ import annotations
 
 import io
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -24,7 +23,7 @@ import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import expect
 
-from tests.browser.conftest import ARTIFACTS, ROOT, browser_login
+from tests.browser.conftest import ARTIFACTS, browser_login, demo_server
 
 pytestmark = pytest.mark.browser
 
@@ -41,66 +40,43 @@ class Quarter:
     people: int  # how many confirmed results the quarter has
 
 
-@pytest.fixture(scope="module")
-def quarter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Quarter]:
-    from flask_migrate import upgrade
+def _confirmed_quarter(session: Any) -> tuple[str, str, str, int]:
+    """The quarter simulated for 龙景街道, its results computed and confirmed; who acts in the test."""
     from sqlalchemy import select
-    from werkzeug.serving import make_server
 
-    from app import create_app
-    from app.extensions import db
     from app.models import OrgUnit, Person, Role, RoleAssignment, UserAccount
     from app.services.actor import actor_for_user
     from app.services.appraisal import grading, results
-    from app.services.demo import seed_demo
     from app.services.demo_activity import simulate_quarter
     from tests.conftest import demo_account
 
-    tmp = tmp_path_factory.mktemp("publication")
-    application = create_app(
-        {
-            "ENV": "testing",
-            "DATABASE_URL": f"sqlite:///{tmp}/publication.db",
-            "WTF_CSRF_ENABLED": True,
-            "SCHEDULER_ENABLED": False,
-        }
+    # July to September of 2026 happened (the simulation stops at 20 October)
+    simulate_quarter(session, date(2026, 10, 1), unit_codes=["ljjd"], now=datetime(2026, 10, 20, tzinfo=UTC))
+    unit = session.scalar(select(OrgUnit).where(OrgUnit.code == "ljjd"))
+    admin = demo_account(session, "unit_admin", unit_code="ljjd")
+    principal = demo_account(session, "unit_principal", unit_code="ljjd")
+    computed = results.compute_period_results(session, actor_for_user(session, admin), unit.id, QUARTER)
+    assert computed, "the simulated quarter left no archived months to compute from"
+    grading.confirm_grades(session, actor_for_user(session, principal), unit.id, QUARTER)
+    graded = {r.person_id for r in computed}
+    leaders = select(RoleAssignment.person_id).where(RoleAssignment.role != Role.staff)
+    staff = session.scalar(
+        select(UserAccount.username)
+        .join(Person, Person.id == UserAccount.person_id)
+        .where(Person.id.in_(graded), Person.id.not_in(leaders))
+        .order_by(Person.staff_no)
+        .limit(1)
     )
-    with application.app_context():
-        upgrade(directory=str(ROOT / "migrations"))
-        session = db.session
-        seed_demo(session)
-        # July to September of 2026 happened (the simulation stops at 20 October)
-        simulate_quarter(session, date(2026, 10, 1), unit_codes=["ljjd"], now=datetime(2026, 10, 20, tzinfo=UTC))
-        unit = session.scalar(select(OrgUnit).where(OrgUnit.code == "ljjd"))
-        admin = demo_account(session, "unit_admin", unit_code="ljjd")
-        principal = demo_account(session, "unit_principal", unit_code="ljjd")
-        computed = results.compute_period_results(session, actor_for_user(session, admin), unit.id, QUARTER)
-        assert computed, "the simulated quarter left no archived months to compute from"
-        grading.confirm_grades(session, actor_for_user(session, principal), unit.id, QUARTER)
-        graded = {r.person_id for r in computed}
-        leaders = select(RoleAssignment.person_id).where(RoleAssignment.role != Role.staff)
-        staff = session.scalar(
-            select(UserAccount.username)
-            .join(Person, Person.id == UserAccount.person_id)
-            .where(Person.id.in_(graded), Person.id.not_in(leaders))
-            .order_by(Person.staff_no)
-            .limit(1)
-        )
-        assert staff is not None
-        names = (admin.username, principal.username, staff, len(computed))
-        session.commit()
-        db.session.remove()
-    server = make_server("127.0.0.1", 0, application, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, name="jixiao-publication-server", daemon=True)
-    thread.start()
-    try:
-        yield Quarter(f"http://127.0.0.1:{server.server_port}", *names)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
-        with application.app_context():
-            db.engine.dispose()
+    assert staff is not None
+    return admin.username, principal.username, staff, len(computed)
+
+
+@pytest.fixture(scope="module")
+def quarter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Quarter]:
+    tmp = tmp_path_factory.mktemp("publication")
+    with demo_server(tmp, _confirmed_quarter, name="jixiao-publication-server") as (url, names):
+        assert names is not None
+        yield Quarter(url, *names)
 
 
 def _shot(page: Any, name: str) -> None:
